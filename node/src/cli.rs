@@ -1,0 +1,332 @@
+//! The `techhire` command line: argument parsing and what each command does.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::{self, Role, Token};
+use crate::config::{Config, LogFormat};
+use crate::model::Record;
+use crate::store::Table;
+use crate::{node_dir, seed, server};
+
+#[derive(Debug, Parser)]
+#[command(name = "techhire", version, about = "A TechHire community node")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct DataDir {
+    /// The node's data folder (key, config, database).
+    #[arg(long, env = "TECHHIRE_DATA_DIR", default_value = "./techhire-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a node: key, config, database and a first operator account.
+    Init {
+        #[command(flatten)]
+        dir: DataDir,
+        /// The community this node serves, e.g. "Birmingham, AL".
+        #[arg(long)]
+        community: String,
+        /// Its region (state or area code), e.g. AL.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Run the node (creating it first if the data folder is empty).
+    Run(RunArgs),
+    /// Manage API tokens (while the node is stopped; use the API while it runs).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Fill a node with realistic synthetic community data.
+    Seed {
+        #[command(flatten)]
+        dir: DataDir,
+        #[arg(long, default_value_t = 1000)]
+        candidates: u64,
+        #[arg(long, default_value_t = 50)]
+        employers: u64,
+        #[arg(long, default_value_t = 100)]
+        openings: u64,
+        /// The same seed always gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Check every record of a stopped node's database; exits non-zero if any is damaged.
+    Check {
+        #[command(flatten)]
+        dir: DataDir,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub dir: DataDir,
+    /// HTTP listen address (overrides the config file).
+    #[arg(long, env = "TECHHIRE_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+    /// Config file to use instead of <data-dir>/config.toml.
+    #[arg(long, env = "TECHHIRE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log filter (overrides the config file), e.g. debug.
+    #[arg(long, env = "TECHHIRE_LOG")]
+    pub log: Option<String>,
+    #[arg(long, env = "TECHHIRE_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Community name used when the data folder has to be created.
+    #[arg(long, default_value = "My TechHire community")]
+    pub community: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a token; its secret is printed alone on the last line of output.
+    Create {
+        #[command(flatten)]
+        dir: DataDir,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// The employer an employer token acts for.
+        #[arg(long)]
+        employer: Option<u64>,
+        #[arg(long, default_value = "made with techhire token create")]
+        label: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        dir: DataDir,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[command(flatten)]
+        dir: DataDir,
+        id: u64,
+    },
+}
+
+fn init_logging(filter: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second init (tests) is harmless; keep the first.
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Runs a parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init {
+            dir,
+            community,
+            region,
+        } => {
+            init_logging("info", LogFormat::Text);
+            let created = node_dir::init(&dir.data_dir, &community, region.as_deref()).await?;
+            print_created(&dir.data_dir, &created, None)?;
+            Ok(())
+        }
+        Command::Run(args) => run_node(args).await,
+        Command::Token { command } => {
+            init_logging("warn", LogFormat::Text);
+            token(command).await
+        }
+        Command::Seed {
+            dir,
+            candidates,
+            employers,
+            openings,
+            seed: s,
+        } => {
+            init_logging("info", LogFormat::Text);
+            let store = node_dir::open_store_for_command(&dir.data_dir)?;
+            let opts = seed::SeedOptions {
+                candidates,
+                employers,
+                openings,
+                seed: s,
+            };
+            let summary = seed::seed(&store, &opts, |p| {
+                println!("{p}");
+            })?;
+            println!("{summary}");
+            Ok(())
+        }
+        Command::Check { dir } => {
+            init_logging("warn", LogFormat::Text);
+            let config = node_dir::load_config(&dir.data_dir, None)?;
+            let (_, report) = node_dir::open_store(&dir.data_dir, &config.storage.store_options())?;
+            println!("ok: {} entries checked, none damaged", report.records);
+            Ok(())
+        }
+    }
+}
+
+fn print_created(
+    dir: &Path,
+    created: &node_dir::Created,
+    listen: Option<SocketAddr>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Created a TechHire node in {}", dir.display())?;
+    writeln!(out, "Node key: {}", created.node_key)?;
+    if let Some(addr) = listen {
+        writeln!(
+            out,
+            "Admin URL: http://{addr}/api/v1 (API reference: http://{addr}/api/v1/openapi.json)"
+        )?;
+    }
+    writeln!(
+        out,
+        "First operator token (shown only this once; keep it safe):"
+    )?;
+    writeln!(out, "{}", created.operator_token)?;
+    Ok(())
+}
+
+async fn run_node(args: RunArgs) -> anyhow::Result<()> {
+    let dir = &args.dir.data_dir;
+    let mut config: Config = node_dir::load_config(dir, args.config.as_deref())?;
+    if let Some(addr) = args.http_listen {
+        config.http.listen = addr;
+    }
+    if let Some(filter) = args.log {
+        config.log.filter = filter;
+    }
+    if let Some(format) = args.log_format {
+        config.log.format = format;
+    }
+    init_logging(&config.log.filter, config.log.format);
+
+    let created = if node_dir::exists(dir) {
+        None
+    } else {
+        Some(node_dir::init(dir, &args.community, None).await?)
+    };
+    let keypair = node_dir::read_key(dir)?;
+    let started = std::time::Instant::now();
+    let (store, report) = node_dir::open_store(dir, &config.storage.store_options())?;
+    tracing::info!(
+        entries = report.records,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "store checked"
+    );
+
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.http.listen))?;
+    let addr = listener.local_addr()?;
+    if let Some(created) = &created {
+        print_created(dir, created, Some(addr))?;
+    }
+    // Tests and scripts read this line to find the port when listening on port 0.
+    println!("Listening on http://{addr}");
+    tracing::info!(%addr, node_key = %keypair.public(), "serving");
+
+    let state = server::state(store.clone(), keypair.public().to_string());
+    server::serve(listener, state, server::shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    store.flush().context("flushing the database at shutdown")?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create {
+            dir,
+            role,
+            employer,
+            label,
+        } => {
+            let store = node_dir::open_store_for_command(&dir.data_dir)?;
+            let token = Token {
+                role,
+                employer_id: employer,
+                label,
+                account_id: None,
+                expires_at: None,
+                revoked_at: None,
+            };
+            let (id, secret) = auth::create_token(&store, token)
+                .await
+                .map_err(|e| match e {
+                    auth::AuthError::Invalid(f) => anyhow::anyhow!(
+                        "--{}: {}",
+                        if f.field == "employer_id" {
+                            "employer"
+                        } else {
+                            &f.field
+                        },
+                        f.reason
+                    ),
+                    other => other.into(),
+                })?;
+            println!("Token {id} ({role:?}) created. Its secret, shown only now:");
+            println!("{secret}");
+            Ok(())
+        }
+        TokenCommand::List { dir } => {
+            let store = node_dir::open_store_for_command(&dir.data_dir)?;
+            let mut after = None;
+            println!(
+                "{:>6}  {:<9} {:>8}  {:<8} label",
+                "id", "role", "employer", "state"
+            );
+            loop {
+                let page = store.list::<Record<Token>>(Table::Token, after, 500, |_| true)?;
+                for t in &page.items {
+                    let state = if t.data.revoked_at.is_some() {
+                        "revoked"
+                    } else if t.data.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
+                        "expired"
+                    } else {
+                        "active"
+                    };
+                    let employer = t
+                        .data
+                        .employer_id
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                    println!(
+                        "{:>6}  {:<9} {:>8}  {:<8} {}",
+                        t.id,
+                        format!("{:?}", t.data.role).to_lowercase(),
+                        employer,
+                        state,
+                        t.data.label
+                    );
+                }
+                match page.next_after {
+                    Some(a) => after = Some(a),
+                    None => break,
+                }
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { dir, id } => {
+            let store = node_dir::open_store_for_command(&dir.data_dir)?;
+            if !auth::revoke_token(&store, id).await? {
+                bail!("there is no token with id {id}");
+            }
+            println!("Token {id} revoked.");
+            Ok(())
+        }
+    }
+}

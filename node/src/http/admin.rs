@@ -1,0 +1,328 @@
+//! Node-level routes: health, the community record, tokens, accounts and sign-in.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{split_paging, ApiJson, RawQuery};
+use super::{page_json, AppState};
+use crate::auth::{self, Account, AuthError, Caller, Role, Token};
+use crate::model::{CheckError, Community, Record};
+use crate::store::Table;
+
+/// How long a session token from `/auth/login` lasts.
+pub(super) const SESSION_HOURS: i64 = 12;
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> ApiError {
+        match e {
+            AuthError::Invalid(f) => f.into(),
+            AuthError::Store(s) => s.into(),
+            AuthError::Hash(h) => ApiError::internal("password hashing", h),
+        }
+    }
+}
+
+pub(super) async fn healthz(State(state): State<AppState>) -> ApiResult<Response> {
+    // A read through the store proves it still answers.
+    let community = state.store.get_meta::<Community>("community")?;
+    Ok(Json(serde_json::json!({
+        "status": "ok",
+        "version": state.info.version,
+        "node_key": state.info.node_key,
+        "community": community.map(|c| c.name),
+    }))
+    .into_response())
+}
+
+pub(super) async fn whoami(Extension(caller): Extension<Caller>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "role": caller.role,
+        "employer_id": caller.employer_id,
+        "token_id": caller.token_id,
+        "account_id": caller.account_id,
+    }))
+}
+
+pub(super) async fn get_community(State(state): State<AppState>) -> ApiResult<Json<Community>> {
+    state
+        .store
+        .get_meta::<Community>("community")?
+        .map(Json)
+        .ok_or_else(|| ApiError::internal("community", "the community record is missing"))
+}
+
+pub(super) async fn put_community(
+    State(state): State<AppState>,
+    ApiJson(community): ApiJson<Community>,
+) -> ApiResult<Json<Community>> {
+    community.validate()?;
+    state
+        .store
+        .commit(|tx| tx.put_meta("community", &community))
+        .await?;
+    Ok(Json(community))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TokenInput {
+    role: Role,
+    #[serde(default)]
+    employer_id: Option<u64>,
+    label: String,
+    /// Days until the token stops working; no expiry if absent.
+    #[serde(default)]
+    expires_in_days: Option<u16>,
+}
+
+#[derive(Debug, Serialize)]
+struct TokenCreated {
+    id: u64,
+    /// Shown once; the node keeps only its hash.
+    token: String,
+}
+
+pub(super) async fn list_tokens(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let (paging, rest) = split_paging(&q)?;
+    if !rest.is_empty() {
+        return Err(ApiError::bad_query(
+            None,
+            "tokens take only limit and after",
+        ));
+    }
+    let page =
+        state
+            .store
+            .list::<Record<Token>>(Table::Token, paging.after, paging.limit, |_| true)?;
+    Ok(page_json(page.items, page.next_after))
+}
+
+pub(super) async fn create_token(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<TokenInput>,
+) -> ApiResult<Response> {
+    let expires_at = match input.expires_in_days {
+        Some(0) => return Err(ApiError::invalid("expires_in_days", "must be at least 1")),
+        Some(d) => Some(Utc::now() + Duration::days(i64::from(d))),
+        None => None,
+    };
+    let token = Token {
+        role: input.role,
+        employer_id: input.employer_id,
+        label: input.label,
+        account_id: None,
+        expires_at,
+        revoked_at: None,
+    };
+    let (id, token) = auth::create_token(&state.store, token).await?;
+    Ok((StatusCode::CREATED, Json(TokenCreated { id, token })).into_response())
+}
+
+pub(super) async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+) -> ApiResult<StatusCode> {
+    if auth::revoke_token(&state.store, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("token", id))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccountInput {
+    username: String,
+    role: Role,
+    #[serde(default)]
+    employer_id: Option<u64>,
+    password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordInput {
+    password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoginInput {
+    username: String,
+    password: String,
+}
+
+/// An account as the API shows it: never the password hash.
+#[derive(Debug, Serialize)]
+struct AccountView {
+    id: u64,
+    username: String,
+    role: Role,
+    employer_id: Option<u64>,
+    has_password: bool,
+}
+
+fn account_view(r: Record<Account>) -> AccountView {
+    AccountView {
+        id: r.id,
+        username: r.data.username,
+        role: r.data.role,
+        employer_id: r.data.employer_id,
+        has_password: r.data.password_hash.is_some(),
+    }
+}
+
+async fn hash(password: String) -> ApiResult<String> {
+    auth::check_password_strength("password", &password)?;
+    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::internal("password hashing task", e))?
+        .map_err(ApiError::from)
+}
+
+pub(super) async fn list_accounts(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let (paging, rest) = split_paging(&q)?;
+    if !rest.is_empty() {
+        return Err(ApiError::bad_query(
+            None,
+            "accounts take only limit and after",
+        ));
+    }
+    let page =
+        state
+            .store
+            .list::<Record<Account>>(Table::Account, paging.after, paging.limit, |_| true)?;
+    let items: Vec<AccountView> = page.items.into_iter().map(account_view).collect();
+    Ok(page_json(items, page.next_after))
+}
+
+pub(super) async fn create_account(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<AccountInput>,
+) -> ApiResult<Response> {
+    auth::check_username("username", &input.username)?;
+    let password_hash = hash(input.password).await?;
+    let account = Account {
+        username: input.username,
+        role: input.role,
+        employer_id: input.employer_id,
+        password_hash: Some(password_hash),
+    };
+    let now = Utc::now();
+    let id = state
+        .store
+        .commit(|tx| auth::stage_account(tx, account, now))
+        .await?;
+    let created = state
+        .store
+        .get::<Record<Account>>(Table::Account, id)?
+        .ok_or_else(|| ApiError::internal("account", "vanished after creation"))?;
+    Ok((StatusCode::CREATED, Json(account_view(created))).into_response())
+}
+
+pub(super) async fn set_password(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(input): ApiJson<PasswordInput>,
+) -> ApiResult<StatusCode> {
+    let password_hash = hash(input.password).await?;
+    let now = Utc::now();
+    state
+        .store
+        .commit(|tx| {
+            let Some(mut a) = tx.get::<Record<Account>>(Table::Account, id)? else {
+                return Ok(Err(ApiError::not_found("account", id)));
+            };
+            a.data.password_hash = Some(password_hash);
+            a.updated_at = now;
+            tx.put(Table::Account, id, &a)?;
+            Ok::<_, CheckError>(Ok(()))
+        })
+        .await
+        .map_err(ApiError::from)??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn delete_account(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+) -> ApiResult<StatusCode> {
+    let now = Utc::now();
+    state
+        .store
+        .commit(|tx| {
+            let Some(a) = tx.get::<Record<Account>>(Table::Account, id)? else {
+                return Ok(Err(ApiError::not_found("account", id)));
+            };
+            // Sessions of a deleted account must stop working at once.
+            for (table, token_id) in tx.referrers(Table::Account, id)? {
+                if let Some(mut t) = tx.get::<Record<Token>>(table, token_id)? {
+                    t.data.revoked_at.get_or_insert(now);
+                    tx.put(table, token_id, &t)?;
+                }
+                tx.set_refs(table, token_id, &[])?;
+            }
+            tx.index_delete(Table::AccountByName, a.data.username.as_bytes());
+            tx.remove(Table::Account, id)?;
+            Ok::<_, CheckError>(Ok(()))
+        })
+        .await
+        .map_err(ApiError::from)??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn login(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<LoginInput>,
+) -> ApiResult<Response> {
+    let refused = || ApiError::unauthorized("unknown username or wrong password");
+    let account = match state
+        .store
+        .lookup(Table::AccountByName, input.username.as_bytes())?
+    {
+        Some(id) => state.store.get::<Record<Account>>(Table::Account, id)?,
+        None => None,
+    };
+    let Some(account) = account else {
+        return Err(refused());
+    };
+    let Some(phc) = account.data.password_hash.clone() else {
+        return Err(refused());
+    };
+    let password = input.password;
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
+        .await
+        .map_err(|e| ApiError::internal("password check task", e))?;
+    if !ok {
+        return Err(refused());
+    }
+    let now = Utc::now();
+    let token = Token {
+        role: account.data.role,
+        employer_id: account.data.employer_id,
+        label: format!("session of {}", account.data.username),
+        account_id: Some(account.id),
+        expires_at: Some(now + Duration::hours(SESSION_HOURS)),
+        revoked_at: None,
+    };
+    let (id, secret) = state
+        .store
+        .commit(|tx| auth::stage_token(tx, token, now))
+        .await?;
+    Ok(Json(
+        serde_json::json!({ "token_id": id, "token": secret, "expires_in_hours": SESSION_HOURS }),
+    )
+    .into_response())
+}

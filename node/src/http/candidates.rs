@@ -1,0 +1,405 @@
+//! Candidate routes. Personal data is a separate record: reviewers are served the profile
+//! alone, and only operators read or write the personal part.
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Extension, Json};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{parse_query, split_paging, ApiJson, RawQuery};
+use super::{page_json, AppState, Route, OPERATOR, OPERATOR_REVIEWER};
+use crate::auth::{Caller, Role};
+use crate::model::{
+    Application, Candidate, CandidateFilter, CandidateInput, CheckError, Consent, ConsentInput,
+    Personal, Profile, Record, Stage, StageChange, StageInput,
+};
+use crate::store::{Store, Table, WriteTx};
+
+pub(super) fn routes() -> Vec<Route> {
+    let t = "candidates";
+    vec![
+        Route::new(
+            Method::GET,
+            "/api/v1/candidates",
+            OPERATOR_REVIEWER,
+            t,
+            "List candidates (reviewers see no personal data)",
+            get(list),
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/candidates",
+            OPERATOR,
+            t,
+            "Create a candidate",
+            post(create),
+        )
+        .body::<CandidateInput>(),
+        Route::new(
+            Method::GET,
+            "/api/v1/candidates/{id}",
+            OPERATOR_REVIEWER,
+            t,
+            "Read a candidate (reviewers see no personal data)",
+            get(read_one),
+        ),
+        Route::new(
+            Method::PUT,
+            "/api/v1/candidates/{id}",
+            OPERATOR,
+            t,
+            "Replace a candidate's personal data and profile",
+            put(update),
+        )
+        .body::<CandidateInput>(),
+        Route::new(
+            Method::DELETE,
+            "/api/v1/candidates/{id}",
+            OPERATOR,
+            t,
+            "Delete a candidate with their assessments, vetting and placements",
+            delete(remove),
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/candidates/{id}/stage",
+            OPERATOR,
+            t,
+            "Move a candidate to a pipeline stage",
+            post(set_stage),
+        )
+        .body::<StageInput>(),
+        Route::new(
+            Method::PUT,
+            "/api/v1/candidates/{id}/consent",
+            OPERATOR,
+            t,
+            "Record consent to share the profile across regions",
+            put(give_consent),
+        )
+        .body::<ConsentInput>(),
+        Route::new(
+            Method::DELETE,
+            "/api/v1/candidates/{id}/consent",
+            OPERATOR,
+            t,
+            "Withdraw consent to share",
+            delete(withdraw_consent),
+        ),
+    ]
+}
+
+/// A candidate as the API shows it; `personal` only for operators.
+#[derive(Debug, Serialize)]
+struct CandidateView {
+    #[serde(flatten)]
+    record: Record<Candidate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    personal: Option<Personal>,
+}
+
+fn view(
+    store: &Store,
+    caller: &Caller,
+    record: Record<Candidate>,
+) -> Result<CandidateView, ApiError> {
+    let personal = match caller.role {
+        Role::Operator => store.get::<Personal>(Table::CandidatePersonal, record.id)?,
+        Role::Reviewer | Role::Employer => None,
+    };
+    Ok(CandidateView { record, personal })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let (paging, rest) = split_paging(&query)?;
+    let filter: CandidateFilter = parse_query(&rest)?;
+    let page = state.store.list::<Record<Candidate>>(
+        Table::Candidate,
+        paging.after,
+        paging.limit,
+        |c| c.data.matches(&filter),
+    )?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|r| view(&state.store, &caller, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page_json(items, page.next_after))
+}
+
+async fn read_one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<u64>,
+) -> ApiResult<Json<CandidateView>> {
+    let record = state
+        .store
+        .get::<Record<Candidate>>(Table::Candidate, id)?
+        .ok_or_else(|| ApiError::not_found("candidate", id))?;
+    Ok(Json(view(&state.store, &caller, record)?))
+}
+
+fn validate_input(personal: &Personal, profile: &Profile) -> ApiResult<()> {
+    personal.validate()?;
+    profile.validate()?;
+    Ok(())
+}
+
+/// Stages a new candidate (profile and personal data) in the `applied` stage.
+pub(super) fn stage_candidate(
+    tx: &mut WriteTx<'_>,
+    personal: &Personal,
+    profile: Profile,
+    consent: Option<Consent>,
+    now: DateTime<Utc>,
+) -> Result<Record<Candidate>, CheckError> {
+    check_profile_refs(tx, &profile)?;
+    let id = tx.next_id(Table::Candidate)?;
+    let refs: Vec<(Table, u64)> = profile
+        .references()
+        .iter()
+        .map(|r| (r.table, r.id))
+        .collect();
+    tx.set_refs(Table::Candidate, id, &refs)?;
+    let record = Record {
+        id,
+        created_at: now,
+        updated_at: now,
+        data: Candidate {
+            profile,
+            stage: Stage::Applied,
+            stage_history: vec![StageChange {
+                stage: Stage::Applied,
+                at: now,
+                note: None,
+            }],
+            consent_history: consent.iter().cloned().collect(),
+            consent,
+        },
+    };
+    tx.put(Table::Candidate, id, &record)?;
+    tx.put(Table::CandidatePersonal, id, personal)?;
+    Ok(record)
+}
+
+fn check_profile_refs(tx: &WriteTx<'_>, profile: &Profile) -> Result<(), CheckError> {
+    for r in profile.references() {
+        if !tx.exists(r.table, r.id)? {
+            return Err(crate::model::FieldError::new(
+                r.field,
+                format!("no {} with id {}", r.name, r.id),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(input): ApiJson<CandidateInput>,
+) -> ApiResult<Response> {
+    validate_input(&input.personal, &input.profile)?;
+    let now = Utc::now();
+    let CandidateInput { personal, profile } = input;
+    let record = state
+        .store
+        .commit(|tx| stage_candidate(tx, &personal, profile, None, now))
+        .await
+        .map_err(ApiError::from)?;
+    let view = view(&state.store, &caller, record)?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// The public application form: creates a candidate in the `applied` stage.
+pub(super) async fn apply(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<Application>,
+) -> ApiResult<Response> {
+    validate_input(&input.personal, &input.profile)?;
+    if let Some(c) = &input.consent {
+        c.validate("consent.")?;
+    }
+    let now = Utc::now();
+    let Application {
+        personal,
+        profile,
+        consent,
+    } = input;
+    let consent = consent.map(|c| Consent {
+        policy_version: c.policy_version,
+        scope: c.scope,
+        given_at: now,
+        withdrawn_at: None,
+    });
+    let record = state
+        .store
+        .commit(|tx| stage_candidate(tx, &personal, profile, consent, now))
+        .await
+        .map_err(ApiError::from)?;
+    // The applicant learns only their reference number, nothing the node holds.
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "id": record.id, "stage": record.data.stage })),
+    )
+        .into_response())
+}
+
+/// Reads a candidate inside a write, or answers 404.
+fn load(tx: &WriteTx<'_>, id: u64) -> Result<Result<Record<Candidate>, ApiError>, CheckError> {
+    Ok(tx
+        .get::<Record<Candidate>>(Table::Candidate, id)?
+        .ok_or_else(|| ApiError::not_found("candidate", id)))
+}
+
+/// Runs `change` on a stored candidate in one durable write and returns the result.
+async fn modify(
+    state: &AppState,
+    id: u64,
+    change: impl FnOnce(
+        &mut WriteTx<'_>,
+        &mut Record<Candidate>,
+        DateTime<Utc>,
+    ) -> Result<Result<(), ApiError>, CheckError>,
+) -> ApiResult<Record<Candidate>> {
+    let now = Utc::now();
+    state
+        .store
+        .commit(|tx| {
+            let mut c = match load(tx, id)? {
+                Ok(c) => c,
+                Err(e) => return Ok(Err(e)),
+            };
+            if let Err(e) = change(tx, &mut c, now)? {
+                return Ok(Err(e));
+            }
+            c.updated_at = now;
+            tx.put(Table::Candidate, id, &c)?;
+            Ok::<_, CheckError>(Ok(c))
+        })
+        .await
+        .map_err(ApiError::from)?
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<u64>,
+    ApiJson(input): ApiJson<CandidateInput>,
+) -> ApiResult<Json<CandidateView>> {
+    validate_input(&input.personal, &input.profile)?;
+    let CandidateInput { personal, profile } = input;
+    let record = modify(&state, id, |tx, c, _| {
+        check_profile_refs(tx, &profile)?;
+        let refs: Vec<(Table, u64)> = profile
+            .references()
+            .iter()
+            .map(|r| (r.table, r.id))
+            .collect();
+        tx.set_refs(Table::Candidate, id, &refs)?;
+        tx.put(Table::CandidatePersonal, id, &personal)?;
+        c.data.profile = profile;
+        Ok(Ok(()))
+    })
+    .await?;
+    Ok(Json(view(&state.store, &caller, record)?))
+}
+
+async fn set_stage(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<u64>,
+    ApiJson(input): ApiJson<StageInput>,
+) -> ApiResult<Json<CandidateView>> {
+    input.validate()?;
+    let record = modify(&state, id, |_, c, now| {
+        if c.data.stage == input.stage {
+            return Ok(Err(ApiError::conflict(
+                Some("stage".into()),
+                format!("the candidate is already in the {:?} stage", input.stage).to_lowercase(),
+            )));
+        }
+        c.data.stage = input.stage;
+        c.data.stage_history.push(StageChange {
+            stage: input.stage,
+            at: now,
+            note: input.note,
+        });
+        Ok(Ok(()))
+    })
+    .await?;
+    Ok(Json(view(&state.store, &caller, record)?))
+}
+
+async fn give_consent(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<u64>,
+    ApiJson(input): ApiJson<ConsentInput>,
+) -> ApiResult<Json<CandidateView>> {
+    input.validate("")?;
+    let record = modify(&state, id, |_, c, now| {
+        let consent = Consent {
+            policy_version: input.policy_version,
+            scope: input.scope,
+            given_at: now,
+            withdrawn_at: None,
+        };
+        c.data.consent_history.push(consent.clone());
+        c.data.consent = Some(consent);
+        Ok(Ok(()))
+    })
+    .await?;
+    Ok(Json(view(&state.store, &caller, record)?))
+}
+
+async fn withdraw_consent(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<u64>,
+) -> ApiResult<Json<CandidateView>> {
+    let record = modify(&state, id, |_, c, now| match c.data.consent.as_mut() {
+        Some(consent) if consent.withdrawn_at.is_none() => {
+            consent.withdrawn_at = Some(now);
+            if let Some(last) = c.data.consent_history.last_mut() {
+                last.withdrawn_at = Some(now);
+            }
+            Ok(Ok(()))
+        }
+        _ => Ok(Err(ApiError::conflict(
+            None,
+            "the candidate has no consent in force to withdraw",
+        ))),
+    })
+    .await?;
+    Ok(Json(view(&state.store, &caller, record)?))
+}
+
+/// Deletes the candidate, their personal data and every record about them, in one write.
+async fn remove(State(state): State<AppState>, Path(id): Path<u64>) -> ApiResult<StatusCode> {
+    state
+        .store
+        .commit(|tx| {
+            if let Err(e) = load(tx, id)? {
+                return Ok(Err(e));
+            }
+            for (table, rid) in tx.referrers(Table::Candidate, id)? {
+                tx.remove(table, rid)?;
+            }
+            tx.remove(Table::Candidate, id)?;
+            tx.delete(Table::CandidatePersonal, id);
+            Ok::<_, CheckError>(Ok(()))
+        })
+        .await
+        .map_err(ApiError::from)??;
+    Ok(StatusCode::NO_CONTENT)
+}

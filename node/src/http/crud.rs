@@ -1,0 +1,267 @@
+//! Generic create/read/update/list/delete routes for every [`Resource`].
+//!
+//! References are checked inside the write (under the store's write lock), so a record can
+//! never point at one deleted a moment earlier; deleting a record that others point at is
+//! refused with 409 and the names of what points at it.
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Extension, Json};
+use chrono::Utc;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{parse_query, split_paging, ApiJson, RawQuery};
+use super::{page_json, Access, AppState, Route};
+use crate::auth::{Caller, Role};
+use crate::model::{CheckError, Record, Resource};
+use crate::store::{Table, WriteTx};
+
+pub(super) fn routes<R: Resource>(read: Access, write: Access, tag: &'static str) -> Vec<Route> {
+    let base = format!("/api/v1/{}", R::COLLECTION);
+    let item = format!("{base}/{{id}}");
+    let n = R::NAME;
+    vec![
+        Route::new(
+            Method::GET,
+            &base,
+            read,
+            tag,
+            format!("List {n}s (paged, filtered)"),
+            get(list::<R>),
+        ),
+        Route::new(
+            Method::POST,
+            &base,
+            write,
+            tag,
+            format!("Create a {n}"),
+            post(create::<R>),
+        )
+        .body::<R>(),
+        Route::new(
+            Method::GET,
+            &item,
+            read,
+            tag,
+            format!("Read a {n}"),
+            get(read_one::<R>),
+        ),
+        Route::new(
+            Method::PUT,
+            &item,
+            write,
+            tag,
+            format!("Replace a {n}"),
+            put(update::<R>),
+        )
+        .body::<R>(),
+        Route::new(
+            Method::DELETE,
+            &item,
+            write,
+            tag,
+            format!("Delete a {n}"),
+            delete(remove::<R>),
+        ),
+    ]
+}
+
+/// Whether `caller` may see or change `record`: employers only their own.
+fn owns<R: Resource>(caller: &Caller, record: &R) -> bool {
+    match caller.role {
+        Role::Employer => {
+            record.owner_employer().is_some() && record.owner_employer() == caller.employer_id
+        }
+        Role::Operator | Role::Reviewer => true,
+    }
+}
+
+/// Every referenced record must exist as this write would leave the store.
+pub(super) fn check_references<R: Resource>(
+    tx: &WriteTx<'_>,
+    record: &R,
+) -> Result<Vec<(Table, u64)>, CheckError> {
+    let refs = record.references();
+    for r in &refs {
+        if !tx.exists(r.table, r.id)? {
+            return Err(crate::model::FieldError::new(
+                r.field.clone(),
+                format!("no {} with id {}", r.name, r.id),
+            )
+            .into());
+        }
+    }
+    record.check_with(tx)?;
+    Ok(refs.iter().map(|r| (r.table, r.id)).collect())
+}
+
+async fn list<R: Resource>(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let (paging, rest) = split_paging(&query)?;
+    let filter: R::Filter = parse_query(&rest)?;
+    let page = state
+        .store
+        .list::<Record<R>>(R::TABLE, paging.after, paging.limit, |r| {
+            owns(&caller, &r.data) && r.data.matches(&filter)
+        })?;
+    Ok(page_json(page.items, page.next_after))
+}
+
+async fn read_one<R: Resource>(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<u64>,
+) -> ApiResult<Json<Record<R>>> {
+    match state.store.get::<Record<R>>(R::TABLE, id)? {
+        Some(r) if owns(&caller, &r.data) => Ok(Json(r)),
+        _ => Err(ApiError::not_found(R::NAME, id)),
+    }
+}
+
+fn check_owner<R: Resource>(caller: &Caller, data: &R) -> ApiResult<()> {
+    if owns(caller, data) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            Some("employer_id".into()),
+            "an employer may only manage its own records",
+        ))
+    }
+}
+
+async fn create<R: Resource>(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(data): ApiJson<R>,
+) -> ApiResult<Response> {
+    data.validate()?;
+    check_owner(&caller, &data)?;
+    let now = Utc::now();
+    let record = state
+        .store
+        .commit(|tx| {
+            let refs = check_references(tx, &data)?;
+            let id = tx.next_id(R::TABLE)?;
+            tx.set_refs(R::TABLE, id, &refs)?;
+            data.after_create(id, tx, now)?;
+            let record = Record {
+                id,
+                created_at: now,
+                updated_at: now,
+                data,
+            };
+            tx.put(R::TABLE, id, &record)?;
+            Ok::<_, CheckError>(record)
+        })
+        .await
+        .map_err(ApiError::from)?;
+    Ok((StatusCode::CREATED, Json(record)).into_response())
+}
+
+async fn update<R: Resource>(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<u64>,
+    ApiJson(data): ApiJson<R>,
+) -> ApiResult<Json<Record<R>>> {
+    data.validate()?;
+    check_owner(&caller, &data)?;
+    let now = Utc::now();
+    let record = state
+        .store
+        .commit(|tx| {
+            let old = match tx.get::<Record<R>>(R::TABLE, id)? {
+                Some(old) if owns(&caller, &old.data) => old,
+                _ => return Ok(Err(ApiError::not_found(R::NAME, id))),
+            };
+            let refs = check_references(tx, &data)?;
+            tx.set_refs(R::TABLE, id, &refs)?;
+            let record = Record {
+                id,
+                created_at: old.created_at,
+                updated_at: now,
+                data,
+            };
+            tx.put(R::TABLE, id, &record)?;
+            Ok::<_, CheckError>(Ok(record))
+        })
+        .await
+        .map_err(ApiError::from)??;
+    Ok(Json(record))
+}
+
+async fn remove<R: Resource>(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<u64>,
+) -> ApiResult<StatusCode> {
+    state
+        .store
+        .commit(|tx| {
+            match tx.get::<Record<R>>(R::TABLE, id)? {
+                Some(old) if owns(&caller, &old.data) => {}
+                _ => return Ok(Err(ApiError::not_found(R::NAME, id))),
+            }
+            let referrers = tx.referrers(R::TABLE, id)?;
+            if !referrers.is_empty() {
+                return Ok(Err(referenced(R::NAME, &referrers)));
+            }
+            tx.remove(R::TABLE, id)?;
+            Ok::<_, CheckError>(Ok(()))
+        })
+        .await
+        .map_err(ApiError::from)??;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// 409 naming what still points at a record.
+pub(super) fn referenced(name: &str, referrers: &[(Table, u64)]) -> ApiError {
+    let list: Vec<String> = referrers
+        .iter()
+        .take(10)
+        .map(|(t, id)| format!("{} {id}", table_name(*t)))
+        .collect();
+    let more = if referrers.len() > 10 {
+        format!(" and {} more", referrers.len() - 10)
+    } else {
+        String::new()
+    };
+    ApiError::conflict(
+        None,
+        format!(
+            "this {name} is still referenced by {}{more}; delete or change those first",
+            list.join(", ")
+        ),
+    )
+}
+
+fn table_name(t: Table) -> &'static str {
+    match t {
+        Table::Employer => "employer",
+        Table::Provider => "training provider",
+        Table::Program => "program",
+        Table::Candidate => "candidate",
+        Table::Opening => "opening",
+        Table::Assessment => "assessment",
+        Table::Vetting => "vetting interview",
+        Table::Placement => "placement",
+        Table::Outreach => "outreach record",
+        Table::Account => "account",
+        Table::Token => "token",
+        _ => "record",
+    }
+}
+
+impl From<CheckError> for ApiError {
+    fn from(e: CheckError) -> ApiError {
+        match e {
+            CheckError::Invalid(f) => f.into(),
+            CheckError::Store(s) => s.into(),
+        }
+    }
+}

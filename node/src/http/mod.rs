@@ -1,0 +1,338 @@
+//! The HTTP API: the only module that builds the axum router.
+//!
+//! Every route is declared once in [`routes`] with the roles allowed to call it. The router,
+//! the role check and the OpenAPI document are all built from that table, so a route cannot
+//! exist without a role rule, and the tests walk the same table to prove each rule.
+
+mod admin;
+mod candidates;
+mod crud;
+pub mod error;
+pub mod extract;
+mod openapi;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter};
+use axum::{Json, Router};
+
+use crate::auth::{self, Caller, Role};
+use crate::model;
+use crate::store::Store;
+use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub info: Arc<NodeInfo>,
+}
+
+/// Facts about this node that the API reports.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    /// Hex of the node's ed25519 public key.
+    pub node_key: String,
+    pub version: &'static str,
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a token.
+    Public,
+    /// Callers holding a token of one of these roles.
+    Roles(&'static [Role]),
+}
+
+/// Request bodies over this size are refused with 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// One route of the API, as declared in [`routes`].
+pub struct Route {
+    pub method: Method,
+    /// axum path syntax: `/api/v1/employers/{id}`.
+    pub path: String,
+    pub access: Access,
+    pub summary: String,
+    pub tag: &'static str,
+    /// Registers the request body's schema and returns its name.
+    pub body: Option<openapi::SchemaFn>,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    fn new(
+        method: Method,
+        path: impl Into<String>,
+        access: Access,
+        tag: &'static str,
+        summary: impl Into<String>,
+        handler: MethodRouter<AppState>,
+    ) -> Route {
+        Route {
+            method,
+            path: path.into(),
+            access,
+            summary: summary.into(),
+            tag,
+            body: None,
+            handler,
+        }
+    }
+
+    fn body<T: utoipa::ToSchema>(mut self) -> Route {
+        self.body = Some(openapi::schema_of::<T>);
+        self
+    }
+}
+
+const OPERATOR: Access = Access::Roles(&[Role::Operator]);
+const OPERATOR_REVIEWER: Access = Access::Roles(&[Role::Operator, Role::Reviewer]);
+const OPERATOR_EMPLOYER: Access = Access::Roles(&[Role::Operator, Role::Employer]);
+const ANY_ROLE: Access = Access::Roles(&Role::ALL);
+
+/// Every route of the API.
+pub fn routes() -> Vec<Route> {
+    use axum::routing::{delete, get, post, put};
+    let mut r = vec![
+        Route::new(
+            Method::GET,
+            "/healthz",
+            Access::Public,
+            "node",
+            "Liveness and store check",
+            get(admin::healthz),
+        ),
+        Route::new(
+            Method::GET,
+            "/api/v1/openapi.json",
+            Access::Public,
+            "node",
+            "This API's OpenAPI 3 document",
+            get(openapi::serve),
+        ),
+        Route::new(
+            Method::GET,
+            "/api/v1/whoami",
+            ANY_ROLE,
+            "auth",
+            "The caller's role",
+            get(admin::whoami),
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/auth/login",
+            Access::Public,
+            "auth",
+            "Exchange a username and password for a session token",
+            post(admin::login),
+        )
+        .body::<admin::LoginInput>(),
+        Route::new(
+            Method::GET,
+            "/api/v1/community",
+            OPERATOR,
+            "community",
+            "The community, its backbone organisation and goals",
+            get(admin::get_community),
+        ),
+        Route::new(
+            Method::PUT,
+            "/api/v1/community",
+            OPERATOR,
+            "community",
+            "Replace the community's details and goals",
+            put(admin::put_community),
+        )
+        .body::<model::Community>(),
+        Route::new(
+            Method::GET,
+            "/api/v1/tokens",
+            OPERATOR,
+            "auth",
+            "List API tokens (never their secrets)",
+            get(admin::list_tokens),
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/tokens",
+            OPERATOR,
+            "auth",
+            "Mint an API token; the secret is shown once",
+            post(admin::create_token),
+        )
+        .body::<admin::TokenInput>(),
+        Route::new(
+            Method::DELETE,
+            "/api/v1/tokens/{id}",
+            OPERATOR,
+            "auth",
+            "Revoke an API token",
+            delete(admin::revoke_token),
+        ),
+        Route::new(
+            Method::GET,
+            "/api/v1/accounts",
+            OPERATOR,
+            "auth",
+            "List password accounts",
+            get(admin::list_accounts),
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/accounts",
+            OPERATOR,
+            "auth",
+            "Create a password account",
+            post(admin::create_account),
+        )
+        .body::<admin::AccountInput>(),
+        Route::new(
+            Method::PUT,
+            "/api/v1/accounts/{id}/password",
+            OPERATOR,
+            "auth",
+            "Set an account's password",
+            put(admin::set_password),
+        )
+        .body::<admin::PasswordInput>(),
+        Route::new(
+            Method::DELETE,
+            "/api/v1/accounts/{id}",
+            OPERATOR,
+            "auth",
+            "Delete an account and revoke its sessions",
+            delete(admin::delete_account),
+        ),
+        Route::new(
+            Method::POST,
+            "/api/v1/applications",
+            Access::Public,
+            "candidates",
+            "A candidate applies (public form)",
+            post(candidates::apply),
+        )
+        .body::<model::Application>(),
+    ];
+    r.extend(candidates::routes());
+    r.extend(crud::routes::<model::Employer>(
+        OPERATOR,
+        OPERATOR,
+        "employers",
+    ));
+    r.extend(crud::routes::<model::Provider>(
+        OPERATOR, OPERATOR, "training",
+    ));
+    r.extend(crud::routes::<model::Program>(
+        OPERATOR, OPERATOR, "training",
+    ));
+    r.extend(crud::routes::<model::Opening>(
+        OPERATOR_EMPLOYER,
+        OPERATOR_EMPLOYER,
+        "openings",
+    ));
+    r.extend(crud::routes::<model::Assessment>(
+        OPERATOR_REVIEWER,
+        OPERATOR_REVIEWER,
+        "vetting",
+    ));
+    r.extend(crud::routes::<model::Vetting>(
+        OPERATOR_REVIEWER,
+        OPERATOR_REVIEWER,
+        "vetting",
+    ));
+    r.extend(crud::routes::<model::Placement>(
+        OPERATOR,
+        OPERATOR,
+        "placements",
+    ));
+    r.extend(crud::routes::<model::Outreach>(
+        OPERATOR, OPERATOR, "outreach",
+    ));
+    r
+}
+
+/// The whole API as one router over `state`.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for route in routes() {
+        let gate = Gate {
+            store: state.store.clone(),
+            access: route.access,
+        };
+        let handler = route
+            .handler
+            .route_layer(middleware::from_fn_with_state(gate, authorize));
+        router = router.route(&route.path, handler);
+        debug_assert!(MethodFilter::try_from(route.method).is_ok());
+    }
+    router
+        .fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                None,
+                "no such route; see /api/v1/openapi.json",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+#[derive(Clone)]
+struct Gate {
+    store: Store,
+    access: Access,
+}
+
+/// The role check in front of every route.
+async fn authorize(State(gate): State<Gate>, mut req: Request, next: Next) -> Response {
+    let roles = match gate.access {
+        Access::Public => return next.run(req).await,
+        Access::Roles(roles) => roles,
+    };
+    let secret = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(secret) = secret else {
+        return ApiError::unauthorized("send an API token as Authorization: Bearer <token>")
+            .into_response();
+    };
+    let caller = match auth::authenticate(&gate.store, secret) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return ApiError::unauthorized("the token is unknown, revoked or expired")
+                .into_response()
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if !roles.contains(&caller.role) {
+        return ApiError::forbidden(
+            None,
+            format!("the {:?} role may not use this route", caller.role).to_lowercase(),
+        )
+        .into_response();
+    }
+    req.extensions_mut().insert::<Caller>(caller);
+    next.run(req).await
+}
+
+/// The body of every list route.
+#[derive(serde::Serialize)]
+struct PageBody<T> {
+    items: Vec<T>,
+    /// Pass as `after` to fetch the next page; null on the last page.
+    next_after: Option<u64>,
+}
+
+fn page_json<T: serde::Serialize>(items: Vec<T>, next_after: Option<u64>) -> Response {
+    Json(PageBody { items, next_after }).into_response()
+}

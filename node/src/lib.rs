@@ -1,0 +1,16 @@
+//! A TechHire community node: the library behind the `techhire` binary.
+//!
+//! Data flows HTTP → [`http`] (role check, validation) → [`store`] (atomic batch, group
+//! commit). [`cli`] parses the command line; [`node_dir`] creates and opens a node's data
+//! folder; [`server`] runs the HTTP server until a signal; [`seed`] fills a node with
+//! synthetic data for demos and benchmarks.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod model;
+pub mod node_dir;
+pub mod seed;
+pub mod server;
+pub mod store;

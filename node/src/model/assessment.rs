@@ -1,0 +1,152 @@
+//! Assessments of fundamental skills, and vetting interviews by volunteer reviewers.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::common::{
+    opt_text, plausible_date, skill_name, text, FieldError, Reference, MAX_NAME, MAX_NOTE,
+};
+use super::Resource;
+use crate::store::Table;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assessment {
+    pub candidate_id: u64,
+    pub skill: String,
+    /// The test used, e.g. "HackerRank JavaScript (Basic)".
+    pub instrument: String,
+    pub score: u32,
+    pub max_score: u32,
+    pub taken_on: NaiveDate,
+    pub assessor: String,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentFilter {
+    pub candidate_id: Option<u64>,
+    pub skill: Option<String>,
+}
+
+impl Resource for Assessment {
+    const TABLE: Table = Table::Assessment;
+    const NAME: &'static str = "assessment";
+    const COLLECTION: &'static str = "assessments";
+    type Filter = AssessmentFilter;
+
+    fn validate(&self) -> Result<(), FieldError> {
+        skill_name("skill", &self.skill)?;
+        text("instrument", &self.instrument, MAX_NAME)?;
+        if self.max_score == 0 {
+            return Err(FieldError::new("max_score", "must be at least 1"));
+        }
+        if self.score > self.max_score {
+            return Err(FieldError::new(
+                "score",
+                format!("is above max_score ({})", self.max_score),
+            ));
+        }
+        plausible_date("taken_on", self.taken_on)?;
+        text("assessor", &self.assessor, MAX_NAME)
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        vec![Reference::new(
+            "candidate_id",
+            Table::Candidate,
+            "candidate",
+            self.candidate_id,
+        )]
+    }
+
+    fn matches(&self, f: &AssessmentFilter) -> bool {
+        f.candidate_id.is_none_or(|c| c == self.candidate_id)
+            && f.skill
+                .as_ref()
+                .is_none_or(|s| s.eq_ignore_ascii_case(&self.skill))
+    }
+}
+
+/// A soft-skills interview by a volunteer HR professional or hiring manager.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vetting {
+    pub candidate_id: u64,
+    pub reviewer: String,
+    pub interviewed_on: NaiveDate,
+    pub rubric: Rubric,
+    pub recommendation: Recommendation,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// Soft-skill scores from 1 (weak) to 5 (strong).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rubric {
+    pub communication: u8,
+    pub teamwork: u8,
+    pub problem_solving: u8,
+    pub reliability: u8,
+    pub learning_agility: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Recommendation {
+    NotYet,
+    Maybe,
+    Recommend,
+    StronglyRecommend,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct VettingFilter {
+    pub candidate_id: Option<u64>,
+    pub recommendation: Option<Recommendation>,
+}
+
+impl Resource for Vetting {
+    const TABLE: Table = Table::Vetting;
+    const NAME: &'static str = "vetting interview";
+    const COLLECTION: &'static str = "vetting";
+    type Filter = VettingFilter;
+
+    fn validate(&self) -> Result<(), FieldError> {
+        text("reviewer", &self.reviewer, MAX_NAME)?;
+        plausible_date("interviewed_on", self.interviewed_on)?;
+        let r = &self.rubric;
+        for (name, v) in [
+            ("communication", r.communication),
+            ("teamwork", r.teamwork),
+            ("problem_solving", r.problem_solving),
+            ("reliability", r.reliability),
+            ("learning_agility", r.learning_agility),
+        ] {
+            if !(1..=5).contains(&v) {
+                return Err(FieldError::new(
+                    format!("rubric.{name}"),
+                    "must be from 1 to 5",
+                ));
+            }
+        }
+        opt_text("notes", self.notes.as_deref(), MAX_NOTE)
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        vec![Reference::new(
+            "candidate_id",
+            Table::Candidate,
+            "candidate",
+            self.candidate_id,
+        )]
+    }
+
+    fn matches(&self, f: &VettingFilter) -> bool {
+        f.candidate_id.is_none_or(|c| c == self.candidate_id)
+            && f.recommendation.is_none_or(|r| r == self.recommendation)
+    }
+}

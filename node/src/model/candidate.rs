@@ -1,0 +1,328 @@
+//! Candidates. Personal data (name, contact, city, segments) is a separate record from the
+//! skills profile, so that roles who may see the profile (reviewers, later employers and
+//! other nodes) are handed a value that simply does not contain it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::common::{
+    date_order, email, items, opt_text, phone, plausible_date, skill_name, text, Evidence,
+    FieldError, Level, Reference, MAX_ITEMS, MAX_NAME, MAX_NOTE,
+};
+use crate::store::Table;
+
+/// What a candidate's record is created or replaced from.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateInput {
+    pub personal: Personal,
+    pub profile: Profile,
+}
+
+/// A public application: the candidate's own data, and optionally their consent to share
+/// their profile across regions.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    pub personal: Personal,
+    pub profile: Profile,
+    #[serde(default)]
+    pub consent: Option<ConsentInput>,
+}
+
+/// Personal data: stays on this node, seen only by operators.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Personal {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    /// Self-identified, optional, used only in aggregate metrics.
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    Veteran,
+    OpportunityYouth,
+    LongTermUnemployed,
+    Disability,
+    JusticeInvolved,
+    EnglishLearner,
+    LowIncome,
+    RuralResident,
+    Other,
+}
+
+/// The skills profile: what the candidate can do and the evidence for it. No degree field,
+/// on purpose: TechHire hires on skills.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default)]
+    pub skills: Vec<SkillClaim>,
+    #[serde(default)]
+    pub work_history: Vec<WorkEntry>,
+    #[serde(default)]
+    pub projects: Vec<Project>,
+    #[serde(default)]
+    pub certificates: Vec<Certificate>,
+    /// The training program the candidate took part in, if any.
+    #[serde(default)]
+    pub program_id: Option<u64>,
+    #[serde(default)]
+    pub desired_roles: Vec<String>,
+    #[serde(default)]
+    pub remote_preference: RemotePreference,
+    #[serde(default)]
+    pub willing_to_relocate: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkillClaim {
+    pub skill: String,
+    pub level: Level,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkEntry {
+    pub title: String,
+    #[serde(default)]
+    pub employer_name: Option<String>,
+    pub start: NaiveDate,
+    #[serde(default)]
+    pub end: Option<NaiveDate>,
+    #[serde(default)]
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Certificate {
+    pub name: String,
+    pub issuer: String,
+    #[serde(default)]
+    pub issued_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RemotePreference {
+    OnSite,
+    Hybrid,
+    Remote,
+    #[default]
+    Any,
+}
+
+/// Where a candidate is in the local pipeline.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Applied,
+    Assessed,
+    Vetted,
+    Matched,
+    Introduced,
+    Placed,
+    Withdrawn,
+    NotHired,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StageChange {
+    pub stage: Stage,
+    pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageInput {
+    pub stage: Stage,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Consent to share the profile (never the personal data) with other member nodes.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Consent {
+    pub policy_version: String,
+    pub scope: ConsentScope,
+    pub given_at: DateTime<Utc>,
+    #[serde(default)]
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    pub policy_version: String,
+    pub scope: ConsentScope,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ConsentScope {
+    /// Every member node of the federation.
+    Federation,
+    /// Only member nodes of these regions.
+    Regions { regions: Vec<String> },
+}
+
+/// The stored candidate: the profile plus the server-managed pipeline and consent state.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Candidate {
+    pub profile: Profile,
+    pub stage: Stage,
+    pub stage_history: Vec<StageChange>,
+    /// The consent in force, if any (withdrawn consents stay, with `withdrawn_at` set).
+    #[serde(default)]
+    pub consent: Option<Consent>,
+    #[serde(default)]
+    pub consent_history: Vec<Consent>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateFilter {
+    pub stage: Option<Stage>,
+    /// Candidates claiming this skill (case-insensitive).
+    pub skill: Option<String>,
+    pub program_id: Option<u64>,
+}
+
+impl Candidate {
+    pub fn matches(&self, f: &CandidateFilter) -> bool {
+        f.stage.is_none_or(|s| s == self.stage)
+            && f.program_id
+                .is_none_or(|p| Some(p) == self.profile.program_id)
+            && f.skill.as_ref().is_none_or(|s| {
+                self.profile
+                    .skills
+                    .iter()
+                    .any(|c| c.skill.eq_ignore_ascii_case(s))
+            })
+    }
+}
+
+impl Personal {
+    pub fn validate(&self) -> Result<(), FieldError> {
+        text("personal.name", &self.name, MAX_NAME)?;
+        email("personal.email", &self.email)?;
+        if let Some(p) = &self.phone {
+            phone("personal.phone", p)?;
+        }
+        opt_text("personal.city", self.city.as_deref(), MAX_NAME)?;
+        items("personal.segments", &self.segments, 20)
+    }
+}
+
+impl Profile {
+    pub fn validate(&self) -> Result<(), FieldError> {
+        items("profile.skills", &self.skills, MAX_ITEMS)?;
+        for (i, s) in self.skills.iter().enumerate() {
+            skill_name(&format!("profile.skills[{i}].skill"), &s.skill)?;
+        }
+        items("profile.work_history", &self.work_history, 50)?;
+        for (i, w) in self.work_history.iter().enumerate() {
+            let f = format!("profile.work_history[{i}]");
+            text(&format!("{f}.title"), &w.title, MAX_NAME)?;
+            opt_text(
+                &format!("{f}.employer_name"),
+                w.employer_name.as_deref(),
+                MAX_NAME,
+            )?;
+            plausible_date(&format!("{f}.start"), w.start)?;
+            date_order(&format!("{f}.end"), w.start, w.end)?;
+            opt_text(&format!("{f}.summary"), w.summary.as_deref(), MAX_NOTE)?;
+        }
+        items("profile.projects", &self.projects, 50)?;
+        for (i, p) in self.projects.iter().enumerate() {
+            let f = format!("profile.projects[{i}]");
+            text(&format!("{f}.name"), &p.name, MAX_NAME)?;
+            opt_text(
+                &format!("{f}.description"),
+                p.description.as_deref(),
+                MAX_NOTE,
+            )?;
+            opt_text(&format!("{f}.url"), p.url.as_deref(), 500)?;
+            items(&format!("{f}.skills"), &p.skills, 50)?;
+            for (j, s) in p.skills.iter().enumerate() {
+                skill_name(&format!("{f}.skills[{j}]"), s)?;
+            }
+        }
+        items("profile.certificates", &self.certificates, 50)?;
+        for (i, c) in self.certificates.iter().enumerate() {
+            let f = format!("profile.certificates[{i}]");
+            text(&format!("{f}.name"), &c.name, MAX_NAME)?;
+            text(&format!("{f}.issuer"), &c.issuer, MAX_NAME)?;
+            if let Some(d) = c.issued_on {
+                plausible_date(&format!("{f}.issued_on"), d)?;
+            }
+        }
+        items("profile.desired_roles", &self.desired_roles, 20)?;
+        for (i, r) in self.desired_roles.iter().enumerate() {
+            text(&format!("profile.desired_roles[{i}]"), r, MAX_NAME)?;
+        }
+        Ok(())
+    }
+
+    pub fn references(&self) -> Vec<Reference> {
+        self.program_id
+            .map(|p| Reference::new("profile.program_id", Table::Program, "program", p))
+            .into_iter()
+            .collect()
+    }
+}
+
+impl ConsentInput {
+    pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
+        text(&format!("{prefix}policy_version"), &self.policy_version, 32)?;
+        if let ConsentScope::Regions { regions } = &self.scope {
+            if regions.is_empty() {
+                return Err(FieldError::new(
+                    format!("{prefix}scope.regions"),
+                    "must name at least one region",
+                ));
+            }
+            items(&format!("{prefix}scope.regions"), regions, 60)?;
+            for (i, r) in regions.iter().enumerate() {
+                text(&format!("{prefix}scope.regions[{i}]"), r, 64)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StageInput {
+    pub fn validate(&self) -> Result<(), FieldError> {
+        opt_text("note", self.note.as_deref(), MAX_NOTE)
+    }
+}

@@ -1,0 +1,209 @@
+//! Shared field types (skill levels, evidence) and the field checks every record uses.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::store::Table;
+
+/// A stored record as the API returns it: the server-managed id and timestamps beside the
+/// record's own fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record<T> {
+    pub id: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub data: T,
+}
+
+/// Why one field of a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A pointer from one record to another, named by the field that holds it.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub field: String,
+    pub table: Table,
+    pub id: u64,
+    pub name: &'static str,
+}
+
+impl Reference {
+    pub fn new(field: impl Into<String>, table: Table, name: &'static str, id: u64) -> Reference {
+        Reference {
+            field: field.into(),
+            table,
+            id,
+            name,
+        }
+    }
+}
+
+/// How well someone knows a skill.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Beginner,
+    Intermediate,
+    Advanced,
+    Expert,
+}
+
+/// What backs a skill claim, weakest first.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    SelfReported,
+    Project,
+    WorkExperience,
+    Certificate,
+    Assessment,
+}
+
+/// Longest free-text note accepted anywhere.
+pub(crate) const MAX_NOTE: usize = 4000;
+/// Longest name, title or label.
+pub(crate) const MAX_NAME: usize = 200;
+/// Most entries in any list field.
+pub(crate) const MAX_ITEMS: usize = 200;
+
+pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
+    if value.trim().is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    opt_text(field, Some(value), max)
+}
+
+pub(crate) fn opt_text(field: &str, value: Option<&str>, max: usize) -> Result<(), FieldError> {
+    let Some(value) = value else { return Ok(()) };
+    let chars = value.chars().count();
+    if chars > max {
+        return Err(FieldError::new(
+            field,
+            format!("is {chars} characters long; at most {max} are allowed"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn items<T>(field: &str, list: &[T], max: usize) -> Result<(), FieldError> {
+    if list.len() > max {
+        return Err(FieldError::new(
+            field,
+            format!("has {} entries; at most {max} are allowed", list.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// A deliberately plain address check: one `@`, a non-empty local part, a dotted domain,
+/// no spaces. Deliverability is the operator's business.
+pub(crate) fn email(field: &str, value: &str) -> Result<(), FieldError> {
+    text(field, value, 254)?;
+    let ok = match value.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains("..")
+                && !value.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(field, "is not a valid email address"))
+    }
+}
+
+pub(crate) fn phone(field: &str, value: &str) -> Result<(), FieldError> {
+    text(field, value, 32)?;
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let allowed = value
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().x".contains(c));
+    if allowed && (7..=20).contains(&digits) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            "is not a phone number (7 to 20 digits, with + - ( ) . x or spaces)",
+        ))
+    }
+}
+
+pub(crate) fn date_order(
+    field: &str,
+    start: NaiveDate,
+    end: Option<NaiveDate>,
+) -> Result<(), FieldError> {
+    match end {
+        Some(end) if end < start => Err(FieldError::new(
+            field,
+            format!("ends ({end}) before it starts ({start})"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Dates the community's records can plausibly carry.
+pub(crate) fn plausible_date(field: &str, date: NaiveDate) -> Result<(), FieldError> {
+    let year = chrono::Datelike::year(&date);
+    if (1950..=2100).contains(&year) {
+        Ok(())
+    } else {
+        Err(FieldError::new(field, "must be between 1950 and 2100"))
+    }
+}
+
+/// SOC 2018 detailed occupation code, `NN-NNNN`.
+pub(crate) fn soc_code(field: &str, value: &str) -> Result<(), FieldError> {
+    let b = value.as_bytes();
+    let ok = b.len() == 7
+        && b[2] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            "must be a SOC 2018 detailed occupation code such as 15-1252",
+        ))
+    }
+}
+
+pub(crate) fn skill_name(field: &str, value: &str) -> Result<(), FieldError> {
+    text(field, value, 100)
+}

@@ -1,0 +1,105 @@
+//! The community's domain records: what an operator keeps about employers, training,
+//! candidates, openings, assessments, vetting, placements and outreach, with the checks each
+//! record must pass before it is stored.
+//!
+//! Types here are the API's JSON bodies too (`deny_unknown_fields`: a misspelt field is an
+//! error, not silently dropped). Server-managed fields (ids, timestamps, pipeline history)
+//! are not part of the input types.
+
+mod assessment;
+mod candidate;
+mod common;
+mod community;
+mod employer;
+mod opening;
+mod outreach;
+mod placement;
+mod training;
+
+pub use assessment::{
+    Assessment, AssessmentFilter, Recommendation, Rubric, Vetting, VettingFilter,
+};
+pub use candidate::{
+    Application, Candidate, CandidateFilter, CandidateInput, Certificate, Consent, ConsentInput,
+    ConsentScope, Personal, Profile, Project, RemotePreference, Segment, SkillClaim, Stage,
+    StageChange, StageInput, WorkEntry,
+};
+pub use common::{Evidence, FieldError, Level, Record, Reference};
+pub use community::{Community, GoalMetric, SegmentGoal, YearlyGoal};
+pub use employer::{Commitment, Contact, Employer, EmployerFilter, SizeBand};
+pub use opening::{Opening, OpeningFilter, OpeningStatus, RemotePolicy, SkillRequirement};
+pub use outreach::{Outreach, OutreachChannel, OutreachFilter};
+pub use placement::{Placement, PlacementFilter, RetentionCheck, RetentionQuarter};
+pub use training::{
+    Delivery, Program, ProgramFilter, Provider, ProviderFilter, ProviderKind, Schedule,
+};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::store::{Table, WriteTx};
+
+/// A kind of record served by the generic create/read/update/list/delete routes.
+pub trait Resource:
+    Serialize + DeserializeOwned + utoipa::ToSchema + Send + Sync + 'static
+{
+    const TABLE: Table;
+    /// Singular, for messages: "employer".
+    const NAME: &'static str;
+    /// The path segment under `/api/v1`: "employers".
+    const COLLECTION: &'static str;
+    /// Query parameters accepted by the list route.
+    type Filter: DeserializeOwned + Default + Send + Sync + 'static;
+
+    /// Field-level checks that need no other record.
+    fn validate(&self) -> Result<(), FieldError>;
+
+    /// The records this one points at; each must exist when it is written.
+    fn references(&self) -> Vec<Reference> {
+        Vec::new()
+    }
+
+    fn matches(&self, _filter: &Self::Filter) -> bool {
+        true
+    }
+
+    /// The employer that owns this record, for records an employer may manage itself.
+    fn owner_employer(&self) -> Option<u64> {
+        None
+    }
+
+    /// Checks against other records, run inside the write after the references exist.
+    fn check_with(&self, _tx: &WriteTx<'_>) -> Result<(), CheckError> {
+        Ok(())
+    }
+
+    /// Further changes made in the same atomic write when the record is created.
+    fn after_create(
+        &self,
+        _id: u64,
+        _tx: &mut WriteTx<'_>,
+        _now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), CheckError> {
+        Ok(())
+    }
+}
+
+/// A short human label (token labels, account notes).
+pub fn check_label(field: &str, value: &str) -> Result<(), FieldError> {
+    common::text(field, value, common::MAX_NAME)
+}
+
+/// A failed write: a rule broken by the input, or the store failing.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{}: {}", .0.field, .0.reason)]
+    Invalid(FieldError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl From<FieldError> for CheckError {
+    fn from(e: FieldError) -> CheckError {
+        CheckError::Invalid(e)
+    }
+}

@@ -1,0 +1,173 @@
+//! A node's data folder: `node.key` (the ed25519 seed, mode 0600), `config.toml` and the
+//! sled database in `db/`. Creating one, and opening one safely.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use techhire_protocol::NodeKeypair;
+
+use crate::auth::{self, Account, Role, Token};
+use crate::config::{self, Config};
+use crate::model::Community;
+use crate::store::{IntegrityReport, Store, StoreError, StoreOptions};
+
+pub const KEY_FILE: &str = "node.key";
+pub const CONFIG_FILE: &str = "config.toml";
+pub const DB_DIR: &str = "db";
+
+/// What `init` made, for the caller to print.
+pub struct Created {
+    pub node_key: String,
+    /// The first operator's token: shown once, stored only as a hash.
+    pub operator_token: String,
+}
+
+pub fn key_path(dir: &Path) -> PathBuf {
+    dir.join(KEY_FILE)
+}
+
+/// Whether `dir` already holds a node (any of its files).
+pub fn exists(dir: &Path) -> bool {
+    key_path(dir).exists() || dir.join(DB_DIR).exists()
+}
+
+/// Creates a node in `dir`: key, config, database, the community record and a first
+/// operator account with a token. Refuses to touch a folder that already holds a node.
+pub async fn init(dir: &Path, community: &str, region: Option<&str>) -> anyhow::Result<Created> {
+    if exists(dir) {
+        bail!(
+            "{} already holds a node; refusing to overwrite it (use another --data-dir)",
+            dir.display()
+        );
+    }
+    let community = Community {
+        name: community.to_string(),
+        region: region.map(str::to_string),
+        backbone_organisation: None,
+        goals: Vec::new(),
+    };
+    community
+        .validate()
+        .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.reason))?;
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("restricting {}", dir.display()))?;
+
+    let keypair = NodeKeypair::generate();
+    let mut key_file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(key_path(dir))
+        .with_context(|| format!("creating {}", key_path(dir).display()))?;
+    writeln!(key_file, "{}", keypair.to_hex())?;
+    key_file.sync_all()?;
+
+    let config_path = dir.join(CONFIG_FILE);
+    fs::write(&config_path, config::EXAMPLE)
+        .with_context(|| format!("writing {}", config_path.display()))?;
+
+    let store = Store::open(&dir.join(DB_DIR), &StoreOptions::default())
+        .context("creating the database")?;
+    let now = Utc::now();
+    let operator_token = store
+        .commit(|tx| {
+            tx.put_meta("schema_version", &crate::store::SCHEMA_VERSION)?;
+            tx.put_meta("community", &community)?;
+            let admin = Account {
+                username: "admin".into(),
+                role: Role::Operator,
+                employer_id: None,
+                password_hash: None,
+            };
+            let account_id = auth::stage_account(tx, admin, now)?;
+            let token = Token {
+                role: Role::Operator,
+                employer_id: None,
+                label: "first operator (made by init)".into(),
+                account_id: Some(account_id),
+                expires_at: None,
+                revoked_at: None,
+            };
+            let (_, secret) = auth::stage_token(tx, token, now)?;
+            Ok::<_, auth::AuthError>(secret)
+        })
+        .await
+        .context("writing the first operator account")?;
+    Ok(Created {
+        node_key: keypair.public().to_string(),
+        operator_token,
+    })
+}
+
+/// Reads the node's key, warning if others can read the file.
+pub fn read_key(dir: &Path) -> anyhow::Result<NodeKeypair> {
+    let path = key_path(dir);
+    let text = fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading {} (is {} a node data folder? `techhire init` makes one)",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    if let Ok(meta) = fs::metadata(&path) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), "the node key is readable by other users; run chmod 600 on it");
+        }
+    }
+    NodeKeypair::from_hex(&text).with_context(|| format!("{} is not a node key", path.display()))
+}
+
+/// The config in force: `--config` if given, else the folder's `config.toml`, else defaults.
+pub fn load_config(dir: &Path, explicit: Option<&Path>) -> anyhow::Result<Config> {
+    match explicit {
+        Some(p) => Ok(Config::load(p)?),
+        None => {
+            let p = dir.join(CONFIG_FILE);
+            if p.exists() {
+                Ok(Config::load(&p)?)
+            } else {
+                Ok(Config::default())
+            }
+        }
+    }
+}
+
+/// Opens the node's database for serving: refuses a damaged store.
+pub fn open_store(dir: &Path, opts: &StoreOptions) -> anyhow::Result<(Store, IntegrityReport)> {
+    let db = dir.join(DB_DIR);
+    if !db.exists() {
+        bail!(
+            "{} has no database; `techhire init --data-dir {}` creates a node",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Store::open_verified(&db, opts).map_err(|e| explain(e, &db))
+}
+
+/// Opens the database for a short command (token, seed), with the same checks.
+pub fn open_store_for_command(dir: &Path) -> anyhow::Result<Store> {
+    let config = load_config(dir, None)?;
+    Ok(open_store(dir, &config.storage.store_options())?.0)
+}
+
+fn explain(e: StoreError, db: &Path) -> anyhow::Error {
+    match e {
+        StoreError::Sled(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+            anyhow::anyhow!(
+                "the database {} is in use by another process: is the node running? Stop it, or use the HTTP API ({io})",
+                db.display()
+            )
+        }
+        StoreError::Sled(sled::Error::Corruption { .. }) | StoreError::Corrupt { .. } => anyhow::anyhow!(
+            "the database {} is damaged and will not be served: {e}. Restore the data folder from a backup",
+            db.display()
+        ),
+        other => anyhow::Error::new(other).context(format!("opening the database {}", db.display())),
+    }
+}

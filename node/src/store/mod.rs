@@ -1,0 +1,465 @@
+//! The node's embedded store: the only module that touches sled.
+//!
+//! Everything lives in one sled tree under typed key prefixes (see [`Table`]), so a change
+//! that touches several records is one atomic `apply_batch`. Writers are serialised by a
+//! short, synchronous lock (held only while staging a batch, never across `.await`), which
+//! makes read-check-write sequences such as "the referenced employer exists" race-free.
+//! Durability is separate: [`Store::commit`] applies the batch and then waits for the
+//! group-commit flusher ([`flusher`]), so every acknowledged write is on disk while
+//! concurrent writers share one `fsync`.
+//!
+//! Values are stored as `crc32 (4 bytes BE) | JSON`. JSON keeps the schema evolvable
+//! (fields added later take `#[serde(default)]`); the checksum means a damaged value is
+//! reported as [`StoreError::Corrupt`] instead of being served.
+
+mod flusher;
+mod tx;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+
+pub use tx::WriteTx;
+
+/// Current on-disk layout version, kept under the meta key `schema_version`.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Typed errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("stored data is damaged at {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error("the store was written by an incompatible version (schema {found}, this build reads {expected})")]
+    Schema { found: u64, expected: u64 },
+    #[error("the store is not initialised (no schema version): is this a node data folder?")]
+    NotInitialised,
+    #[error("encoding a value: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("flushing to disk failed: {0}")]
+    Flush(String),
+    #[error("the flusher has stopped")]
+    FlusherGone,
+}
+
+/// The key prefix of each kind of record. The byte values are part of the on-disk format:
+/// never renumber, only append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Table {
+    Meta = 0,
+    Counter = 1,
+    /// Reverse references: `Refs | target table | target id | source table | source id`.
+    Refs = 2,
+    /// Forward references: `FwdRefs | source table | source id` → the targets it points at.
+    FwdRefs = 3,
+    Community = 10,
+    Employer = 11,
+    Provider = 12,
+    Program = 13,
+    Candidate = 14,
+    CandidatePersonal = 15,
+    Opening = 16,
+    Assessment = 17,
+    Vetting = 18,
+    Placement = 19,
+    Outreach = 20,
+    Account = 30,
+    AccountByName = 31,
+    Token = 32,
+    TokenByHash = 33,
+}
+
+impl Table {
+    const ALL: [Table; 19] = [
+        Table::Meta,
+        Table::Counter,
+        Table::Refs,
+        Table::FwdRefs,
+        Table::Community,
+        Table::Employer,
+        Table::Provider,
+        Table::Program,
+        Table::Candidate,
+        Table::CandidatePersonal,
+        Table::Opening,
+        Table::Assessment,
+        Table::Vetting,
+        Table::Placement,
+        Table::Outreach,
+        Table::Account,
+        Table::AccountByName,
+        Table::Token,
+        Table::TokenByHash,
+    ];
+
+    fn from_byte(b: u8) -> Option<Table> {
+        Table::ALL.iter().copied().find(|t| *t as u8 == b)
+    }
+
+    /// Tables whose values are raw bytes (indexes and counters), not checksummed JSON.
+    fn is_raw(self) -> bool {
+        matches!(
+            self,
+            Table::Counter
+                | Table::Refs
+                | Table::FwdRefs
+                | Table::AccountByName
+                | Table::TokenByHash
+        )
+    }
+}
+
+/// `table | id (u64 BE)`: big-endian so that key order is id order, which paging relies on.
+pub fn key(table: Table, id: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = table as u8;
+    k[1..].copy_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn named_key(table: Table, name: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + name.len());
+    k.push(table as u8);
+    k.extend_from_slice(name);
+    k
+}
+
+fn refs_prefix(target: Table, target_id: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(19);
+    k.push(Table::Refs as u8);
+    k.push(target as u8);
+    k.extend_from_slice(&target_id.to_be_bytes());
+    k
+}
+
+fn refs_key(target: Table, target_id: u64, source: Table, source_id: u64) -> Vec<u8> {
+    let mut k = refs_prefix(target, target_id);
+    k.push(source as u8);
+    k.extend_from_slice(&source_id.to_be_bytes());
+    k
+}
+
+fn fwd_key(source: Table, source_id: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(10);
+    k.push(Table::FwdRefs as u8);
+    k.extend_from_slice(&key(source, source_id));
+    k
+}
+
+fn describe_key(k: &[u8]) -> String {
+    match (k.first().and_then(|b| Table::from_byte(*b)), k.len()) {
+        (Some(t), 9) => {
+            let mut id = [0u8; 8];
+            id.copy_from_slice(&k[1..9]);
+            format!("{t:?}/{}", u64::from_be_bytes(id))
+        }
+        (Some(t), _) => format!("{t:?}/{}", hex::encode(&k[1..])),
+        (None, _) => hex::encode(k),
+    }
+}
+
+fn encode_value<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    let mut out = vec![0u8; 4];
+    serde_json::to_writer(&mut out, value)?;
+    let crc = crc32fast::hash(&out[4..]);
+    out[..4].copy_from_slice(&crc.to_be_bytes());
+    Ok(out)
+}
+
+fn decode_value<T: DeserializeOwned>(k: &[u8], raw: &[u8]) -> Result<T, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        key: describe_key(k),
+        reason,
+    };
+    check_value(k, raw)?;
+    serde_json::from_slice(&raw[4..]).map_err(|e| corrupt(format!("undecodable value: {e}")))
+}
+
+fn check_value(k: &[u8], raw: &[u8]) -> Result<(), StoreError> {
+    if raw.len() < 4 {
+        return Err(StoreError::Corrupt {
+            key: describe_key(k),
+            reason: "value shorter than its checksum".into(),
+        });
+    }
+    let mut crc = [0u8; 4];
+    crc.copy_from_slice(&raw[..4]);
+    if u32::from_be_bytes(crc) != crc32fast::hash(&raw[4..]) {
+        return Err(StoreError::Corrupt {
+            key: describe_key(k),
+            reason: "checksum mismatch".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Storage settings taken from the node's config.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// sled's page cache, in bytes.
+    pub cache_capacity: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_capacity: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// A page of records in key order.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page; `None` when this was the last page.
+    pub next_after: Option<u64>,
+}
+
+/// What the integrity check at start-up found.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IntegrityReport {
+    pub records: u64,
+}
+
+/// A handle on the node's database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    write_lock: Mutex<()>,
+    flusher: flusher::Flusher,
+}
+
+impl Store {
+    /// Opens (or creates) the sled database in `path`. Does not check its contents: see
+    /// [`Store::open_verified`] for what a serving node uses.
+    pub fn open(path: &Path, opts: &StoreOptions) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(opts.cache_capacity)
+            // Durability comes from our own group commit; the background flush only bounds
+            // how much an un-acknowledged write could lose.
+            .flush_every_ms(Some(1000))
+            .open()?;
+        let flusher = flusher::Flusher::spawn(db.clone());
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                write_lock: Mutex::new(()),
+                flusher,
+            }),
+        })
+    }
+
+    /// Opens the store and refuses it unless the schema matches and every record's
+    /// checksum is intact. A damaged store must stop the node, not serve wrong data.
+    pub fn open_verified(
+        path: &Path,
+        opts: &StoreOptions,
+    ) -> Result<(Store, IntegrityReport), StoreError> {
+        let store = Store::open(path, opts)?;
+        store.check_schema()?;
+        let report = store.verify_all()?;
+        Ok((store, report))
+    }
+
+    /// Writes the schema version into a fresh store.
+    pub async fn initialise(&self) -> Result<(), StoreError> {
+        self.commit(|tx| tx.put_meta("schema_version", &SCHEMA_VERSION))
+            .await
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        match self.get_meta::<u64>("schema_version")? {
+            None => Err(StoreError::NotInitialised),
+            Some(v) if v == SCHEMA_VERSION => Ok(()),
+            Some(found) => Err(StoreError::Schema {
+                found,
+                expected: SCHEMA_VERSION,
+            }),
+        }
+    }
+
+    /// Reads every record and checks its checksum and key layout.
+    pub fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
+        let mut report = IntegrityReport::default();
+        for item in self.inner.db.iter() {
+            let (k, v) = item?;
+            let Some(table) = k.first().and_then(|b| Table::from_byte(*b)) else {
+                return Err(StoreError::Corrupt {
+                    key: describe_key(&k),
+                    reason: "unknown key prefix".into(),
+                });
+            };
+            if !table.is_raw() {
+                check_value(&k, &v)?;
+            }
+            report.records += 1;
+        }
+        Ok(report)
+    }
+
+    /// Stages a change under the write lock and applies it atomically, without waiting for
+    /// disk. Used by bulk loaders that call [`Store::flush`] once at the end.
+    pub fn apply<R, E>(&self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        // A poisoned lock only means another writer panicked while staging; the tree itself
+        // is untouched (batches apply whole or not at all), so go on.
+        let _guard = self
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tx = WriteTx::new(&self.inner.db);
+        let out = f(&mut tx)?;
+        tx.apply()?;
+        Ok(out)
+    }
+
+    /// Applies a change atomically and returns once it is on disk. Concurrent callers share
+    /// one flush (group commit).
+    pub async fn commit<R, E>(
+        &self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<R, E>,
+    ) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        let out = self.apply(f)?;
+        self.inner.flusher.wait_durable().await?;
+        Ok(out)
+    }
+
+    /// Flushes everything written so far to disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, table: Table, id: u64) -> Result<Option<T>, StoreError> {
+        let k = key(table, id);
+        match self.inner.db.get(k)? {
+            Some(v) => Ok(Some(decode_value(&k, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn exists(&self, table: Table, id: u64) -> Result<bool, StoreError> {
+        Ok(self.inner.db.contains_key(key(table, id))?)
+    }
+
+    pub fn get_meta<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        let k = named_key(Table::Meta, name.as_bytes());
+        match self.inner.db.get(&k)? {
+            Some(v) => Ok(Some(decode_value(&k, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Looks up an id in a name index (`AccountByName`, `TokenByHash`).
+    pub fn lookup(&self, index: Table, name: &[u8]) -> Result<Option<u64>, StoreError> {
+        let k = named_key(index, name);
+        match self.inner.db.get(&k)? {
+            Some(v) => Ok(Some(decode_id(&k, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records of `table` in id order, starting after `after`, keeping those `keep` accepts,
+    /// at most `limit` of them.
+    pub fn list<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        after: Option<u64>,
+        limit: usize,
+        mut keep: impl FnMut(&T) -> bool,
+    ) -> Result<Page<T>, StoreError> {
+        let start = match after {
+            Some(id) => match id.checked_add(1) {
+                Some(next) => key(table, next),
+                None => {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next_after: None,
+                    })
+                }
+            },
+            None => key(table, 0),
+        };
+        let end = [table as u8 + 1];
+        let mut items = Vec::new();
+        let mut last = None;
+        for item in self.inner.db.range(start.to_vec()..end.to_vec()) {
+            let (k, v) = item?;
+            let id = id_of(&k)?;
+            let value: T = decode_value(&k, &v)?;
+            if keep(&value) {
+                if items.len() == limit {
+                    return Ok(Page {
+                        items,
+                        next_after: last,
+                    });
+                }
+                items.push(value);
+                last = Some(id);
+            }
+        }
+        Ok(Page {
+            items,
+            next_after: None,
+        })
+    }
+
+    /// Counts the records that reference `target` (see [`WriteTx::set_refs`]), by source table.
+    pub fn referrers(
+        &self,
+        target: Table,
+        target_id: u64,
+    ) -> Result<Vec<(Table, u64)>, StoreError> {
+        referrers(&self.inner.db, target, target_id)
+    }
+}
+
+fn referrers(
+    tree: &sled::Tree,
+    target: Table,
+    target_id: u64,
+) -> Result<Vec<(Table, u64)>, StoreError> {
+    let mut out = Vec::new();
+    for item in tree.scan_prefix(refs_prefix(target, target_id)) {
+        let (k, _) = item?;
+        let tail = &k[10..];
+        let table = tail.first().and_then(|b| Table::from_byte(*b));
+        match (table, tail.len()) {
+            (Some(t), 9) => out.push((t, id_of(tail)?)),
+            _ => {
+                return Err(StoreError::Corrupt {
+                    key: describe_key(&k),
+                    reason: "malformed reference index entry".into(),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn id_of(k: &[u8]) -> Result<u64, StoreError> {
+    decode_id(k, k.get(1..).unwrap_or_default())
+}
+
+fn decode_id(k: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Corrupt {
+        key: describe_key(k),
+        reason: "expected an 8-byte id".into(),
+    })?;
+    Ok(u64::from_be_bytes(arr))
+}
