@@ -14,8 +14,8 @@ use super::extract::{parse_query, split_paging, ApiJson, RawQuery};
 use super::{page_json, AppState, Route, OPERATOR, OPERATOR_REVIEWER};
 use crate::auth::{Caller, Role};
 use crate::model::{
-    Application, Candidate, CandidateFilter, CandidateInput, CheckError, Consent, ConsentInput,
-    Personal, Profile, Record, Stage, StageChange, StageInput,
+    self, Application, Candidate, CandidateFilter, CandidateInput, CheckError, Consent,
+    ConsentInput, Personal, Profile, Record, StageChange, StageInput,
 };
 use crate::store::{Store, Table, WriteTx};
 
@@ -153,56 +153,6 @@ fn validate_input(personal: &Personal, profile: &Profile) -> ApiResult<()> {
     Ok(())
 }
 
-/// Stages a new candidate (profile and personal data) in the `applied` stage.
-pub(super) fn stage_candidate(
-    tx: &mut WriteTx<'_>,
-    personal: &Personal,
-    profile: Profile,
-    consent: Option<Consent>,
-    now: DateTime<Utc>,
-) -> Result<Record<Candidate>, CheckError> {
-    check_profile_refs(tx, &profile)?;
-    let id = tx.next_id(Table::Candidate)?;
-    let refs: Vec<(Table, u64)> = profile
-        .references()
-        .iter()
-        .map(|r| (r.table, r.id))
-        .collect();
-    tx.set_refs(Table::Candidate, id, &refs)?;
-    let record = Record {
-        id,
-        created_at: now,
-        updated_at: now,
-        data: Candidate {
-            profile,
-            stage: Stage::Applied,
-            stage_history: vec![StageChange {
-                stage: Stage::Applied,
-                at: now,
-                note: None,
-            }],
-            consent_history: consent.iter().cloned().collect(),
-            consent,
-        },
-    };
-    tx.put(Table::Candidate, id, &record)?;
-    tx.put(Table::CandidatePersonal, id, personal)?;
-    Ok(record)
-}
-
-fn check_profile_refs(tx: &WriteTx<'_>, profile: &Profile) -> Result<(), CheckError> {
-    for r in profile.references() {
-        if !tx.exists(r.table, r.id)? {
-            return Err(crate::model::FieldError::new(
-                r.field,
-                format!("no {} with id {}", r.name, r.id),
-            )
-            .into());
-        }
-    }
-    Ok(())
-}
-
 async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -213,7 +163,7 @@ async fn create(
     let CandidateInput { personal, profile } = input;
     let record = state
         .store
-        .commit(|tx| stage_candidate(tx, &personal, profile, None, now))
+        .commit(|tx| model::stage_candidate(tx, &personal, profile, None, now))
         .await
         .map_err(ApiError::from)?;
     let view = view(&state.store, &caller, record)?;
@@ -243,7 +193,7 @@ pub(super) async fn apply(
     });
     let record = state
         .store
-        .commit(|tx| stage_candidate(tx, &personal, profile, consent, now))
+        .commit(|tx| model::stage_candidate(tx, &personal, profile, consent, now))
         .await
         .map_err(ApiError::from)?;
     // The applicant learns only their reference number, nothing the node holds.
@@ -299,12 +249,7 @@ async fn update(
     validate_input(&input.personal, &input.profile)?;
     let CandidateInput { personal, profile } = input;
     let record = modify(&state, id, |tx, c, _| {
-        check_profile_refs(tx, &profile)?;
-        let refs: Vec<(Table, u64)> = profile
-            .references()
-            .iter()
-            .map(|r| (r.table, r.id))
-            .collect();
+        let refs = model::check_references(tx, &profile.references())?;
         tx.set_refs(Table::Candidate, id, &refs)?;
         tx.put(Table::CandidatePersonal, id, &personal)?;
         c.data.profile = profile;

@@ -15,8 +15,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{parse_query, split_paging, ApiJson, RawQuery};
 use super::{page_json, Access, AppState, Route};
 use crate::auth::{Caller, Role};
-use crate::model::{CheckError, Record, Resource};
-use crate::store::{Table, WriteTx};
+use crate::model::{self, CheckError, Record, Resource};
+use crate::store::Table;
 
 pub(super) fn routes<R: Resource>(read: Access, write: Access, tag: &'static str) -> Vec<Route> {
     let base = format!("/api/v1/{}", R::COLLECTION);
@@ -78,25 +78,6 @@ fn owns<R: Resource>(caller: &Caller, record: &R) -> bool {
     }
 }
 
-/// Every referenced record must exist as this write would leave the store.
-pub(super) fn check_references<R: Resource>(
-    tx: &WriteTx<'_>,
-    record: &R,
-) -> Result<Vec<(Table, u64)>, CheckError> {
-    let refs = record.references();
-    for r in &refs {
-        if !tx.exists(r.table, r.id)? {
-            return Err(crate::model::FieldError::new(
-                r.field.clone(),
-                format!("no {} with id {}", r.name, r.id),
-            )
-            .into());
-        }
-    }
-    record.check_with(tx)?;
-    Ok(refs.iter().map(|r| (r.table, r.id)).collect())
-}
-
 async fn list<R: Resource>(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -144,20 +125,7 @@ async fn create<R: Resource>(
     let now = Utc::now();
     let record = state
         .store
-        .commit(|tx| {
-            let refs = check_references(tx, &data)?;
-            let id = tx.next_id(R::TABLE)?;
-            tx.set_refs(R::TABLE, id, &refs)?;
-            data.after_create(id, tx, now)?;
-            let record = Record {
-                id,
-                created_at: now,
-                updated_at: now,
-                data,
-            };
-            tx.put(R::TABLE, id, &record)?;
-            Ok::<_, CheckError>(record)
-        })
+        .commit(|tx| model::stage_create(tx, data, now))
         .await
         .map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(record)).into_response())
@@ -179,7 +147,8 @@ async fn update<R: Resource>(
                 Some(old) if owns(&caller, &old.data) => old,
                 _ => return Ok(Err(ApiError::not_found(R::NAME, id))),
             };
-            let refs = check_references(tx, &data)?;
+            let refs = model::check_references(tx, &data.references())?;
+            data.check_with(tx)?;
             tx.set_refs(R::TABLE, id, &refs)?;
             let record = Record {
                 id,

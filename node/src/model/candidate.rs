@@ -10,7 +10,8 @@ use super::common::{
     date_order, email, items, opt_text, phone, plausible_date, skill_name, text, Evidence,
     FieldError, Level, Reference, MAX_ITEMS, MAX_NAME, MAX_NOTE,
 };
-use crate::store::Table;
+use super::{check_references, CheckError, Record};
+use crate::store::{Table, WriteTx};
 
 /// What a candidate's record is created or replaced from.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -325,4 +326,37 @@ impl StageInput {
     pub fn validate(&self) -> Result<(), FieldError> {
         opt_text("note", self.note.as_deref(), MAX_NOTE)
     }
+}
+
+/// Stages a new candidate (profile and personal data) in the `applied` stage. The API, the
+/// public application form and the seeder all create candidates through here.
+pub fn stage_candidate(
+    tx: &mut WriteTx<'_>,
+    personal: &Personal,
+    profile: Profile,
+    consent: Option<Consent>,
+    now: DateTime<Utc>,
+) -> Result<Record<Candidate>, CheckError> {
+    let refs = check_references(tx, &profile.references())?;
+    let id = tx.next_id(Table::Candidate)?;
+    tx.set_refs(Table::Candidate, id, &refs)?;
+    let record = Record {
+        id,
+        created_at: now,
+        updated_at: now,
+        data: Candidate {
+            profile,
+            stage: Stage::Applied,
+            stage_history: vec![StageChange {
+                stage: Stage::Applied,
+                at: now,
+                note: None,
+            }],
+            consent_history: consent.iter().cloned().collect(),
+            consent,
+        },
+    };
+    tx.put(Table::Candidate, id, &record)?;
+    tx.put(Table::CandidatePersonal, id, personal)?;
+    Ok(record)
 }

@@ -20,9 +20,9 @@ pub use assessment::{
     Assessment, AssessmentFilter, Recommendation, Rubric, Vetting, VettingFilter,
 };
 pub use candidate::{
-    Application, Candidate, CandidateFilter, CandidateInput, Certificate, Consent, ConsentInput,
-    ConsentScope, Personal, Profile, Project, RemotePreference, Segment, SkillClaim, Stage,
-    StageChange, StageInput, WorkEntry,
+    stage_candidate, Application, Candidate, CandidateFilter, CandidateInput, Certificate, Consent,
+    ConsentInput, ConsentScope, Personal, Profile, Project, RemotePreference, Segment, SkillClaim,
+    Stage, StageChange, StageInput, WorkEntry,
 };
 pub use common::{Evidence, FieldError, Level, Record, Reference};
 pub use community::{Community, GoalMetric, SegmentGoal, YearlyGoal};
@@ -102,4 +102,45 @@ impl From<FieldError> for CheckError {
     fn from(e: FieldError) -> CheckError {
         CheckError::Invalid(e)
     }
+}
+
+/// Checks that every reference points at an existing record (as `tx` would leave the
+/// store) and returns them as index entries for [`WriteTx::set_refs`].
+pub fn check_references(
+    tx: &WriteTx<'_>,
+    refs: &[Reference],
+) -> Result<Vec<(Table, u64)>, CheckError> {
+    for r in refs {
+        if !tx.exists(r.table, r.id)? {
+            return Err(FieldError::new(
+                r.field.clone(),
+                format!("no {} with id {}", r.name, r.id),
+            )
+            .into());
+        }
+    }
+    Ok(refs.iter().map(|r| (r.table, r.id)).collect())
+}
+
+/// Stages a new record of a [`Resource`]: references checked, id allocated, reverse
+/// references and the resource's own follow-up changes written, all in `tx`. The API and
+/// the seeder both create records through here.
+pub fn stage_create<R: Resource>(
+    tx: &mut WriteTx<'_>,
+    data: R,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Record<R>, CheckError> {
+    let refs = check_references(tx, &data.references())?;
+    data.check_with(tx)?;
+    let id = tx.next_id(R::TABLE)?;
+    tx.set_refs(R::TABLE, id, &refs)?;
+    data.after_create(id, tx, now)?;
+    let record = Record {
+        id,
+        created_at: now,
+        updated_at: now,
+        data,
+    };
+    tx.put(R::TABLE, id, &record)?;
+    Ok(record)
 }
