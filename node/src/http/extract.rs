@@ -80,7 +80,8 @@ fn field_from(path: &str, message: &str) -> Option<String> {
         .find_map(|p| message.split_once(p))
         .and_then(|(_, rest)| rest.split_once('`'))
         .map(|(name, _)| name.to_string());
-    let path = if path == "." {
+    // "." is the root; "?" means serde could not tell where (e.g. truncated input).
+    let path = if path == "." || path == "?" {
         None
     } else {
         Some(path.to_string())

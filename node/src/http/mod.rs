@@ -336,3 +336,45 @@ struct PageBody<T> {
 fn page_json<T: serde::Serialize>(items: Vec<T>, next_after: Option<u64>) -> Response {
     Json(PageBody { items, next_after }).into_response()
 }
+
+/// The route table as a Markdown table, for docs/api.md.
+pub fn reference_table() -> String {
+    let mut out = String::from("| Method | Path | Who may call it | What it does |\n|---|---|---|---|\n");
+    for r in routes() {
+        let who = match r.access {
+            Access::Public => "public (no token)".to_string(),
+            Access::Roles(roles) => roles
+                .iter()
+                .map(|r| format!("{r:?}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        out.push_str(&format!("| {} | `{}` | {} | {} |\n", r.method, r.path, who, r.summary));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    /// docs/api.md carries the route table between two markers; it must match the code.
+    /// Regenerate with `UPDATE_DOCS=1 cargo test -p techhire-node api_reference`.
+    #[test]
+    fn api_reference_lists_every_route() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api.md");
+        let doc = std::fs::read_to_string(path).expect("docs/api.md exists");
+        let (begin, end) = ("<!-- routes:begin -->\n", "<!-- routes:end -->");
+        let start = doc.find(begin).expect("begin marker") + begin.len();
+        let stop = doc.find(end).expect("end marker");
+        let table = super::reference_table();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            let updated = format!("{}{}{}", &doc[..start], table, &doc[stop..]);
+            std::fs::write(path, updated).expect("write docs/api.md");
+            return;
+        }
+        assert_eq!(
+            doc[start..stop],
+            table,
+            "docs/api.md is out of date: run UPDATE_DOCS=1 cargo test -p techhire-node api_reference"
+        );
+    }
+}
