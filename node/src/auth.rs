@@ -201,6 +201,13 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
         .map_err(|e| AuthError::Hash(e.to_string()))
 }
 
+/// A hash of a random password, verified against when the username is unknown.
+pub static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hash_password(&hex::encode(bytes)).unwrap_or_default()
+});
+
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|h| {
@@ -259,6 +266,13 @@ pub fn stage_account(
     }
     let id = tx.next_id(Table::Account)?;
     tx.index_put(Table::AccountByName, account.username.as_bytes(), id);
+    // An employer account holds its employer in place, as its tokens do.
+    let refs: Vec<(Table, u64)> = account
+        .employer_id
+        .map(|e| (Table::Employer, e))
+        .into_iter()
+        .collect();
+    tx.set_refs(Table::Account, id, &refs)?;
     tx.put(
         Table::Account,
         id,

@@ -1,6 +1,6 @@
 //! Node-level routes: health, the community record, tokens, accounts and sign-in.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{split_paging, ApiJson, RawQuery};
+use super::extract::{ApiPath, split_paging, ApiJson, RawQuery};
 use super::{page_json, AppState};
 use crate::auth::{self, Account, AuthError, Caller, Role, Token};
 use crate::model::{CheckError, Community, Record};
@@ -88,17 +88,23 @@ struct TokenCreated {
     token: String,
 }
 
+/// Refuses any query parameter besides `limit` and `after`, naming the first one.
+fn only_paging(rest: &str, what: &str) -> ApiResult<()> {
+    match form_urlencoded::parse(rest.as_bytes()).next() {
+        Some((k, _)) => Err(ApiError::bad_query(
+            Some(k.into_owned()),
+            format!("{what} take only limit and after"),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub(super) async fn list_tokens(
     State(state): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let (paging, rest) = split_paging(&q)?;
-    if !rest.is_empty() {
-        return Err(ApiError::bad_query(
-            None,
-            "tokens take only limit and after",
-        ));
-    }
+    only_paging(&rest, "tokens")?;
     let page =
         state
             .store
@@ -129,7 +135,7 @@ pub(super) async fn create_token(
 
 pub(super) async fn revoke_token(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<StatusCode> {
     if auth::revoke_token(&state.store, id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -194,12 +200,7 @@ pub(super) async fn list_accounts(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let (paging, rest) = split_paging(&q)?;
-    if !rest.is_empty() {
-        return Err(ApiError::bad_query(
-            None,
-            "accounts take only limit and after",
-        ));
-    }
+    only_paging(&rest, "accounts")?;
     let page =
         state
             .store
@@ -234,7 +235,7 @@ pub(super) async fn create_account(
 
 pub(super) async fn set_password(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiJson(input): ApiJson<PasswordInput>,
 ) -> ApiResult<StatusCode> {
     let password_hash = hash(input.password).await?;
@@ -248,6 +249,8 @@ pub(super) async fn set_password(
             a.data.password_hash = Some(password_hash);
             a.updated_at = now;
             tx.put(Table::Account, id, &a)?;
+            // A new password ends every session signed in with the old one.
+            revoke_sessions(tx, id, now)?;
             Ok::<_, CheckError>(Ok(()))
         })
         .await
@@ -255,9 +258,29 @@ pub(super) async fn set_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Revokes every token issued to an account.
+fn revoke_sessions(
+    tx: &mut crate::store::WriteTx<'_>,
+    account_id: u64,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), CheckError> {
+    for (table, token_id) in tx.referrers(Table::Account, account_id)? {
+        if table != Table::Token {
+            continue;
+        }
+        if let Some(mut t) = tx.get::<Record<Token>>(table, token_id)? {
+            t.data.revoked_at.get_or_insert(now);
+            t.updated_at = now;
+            tx.put(table, token_id, &t)?;
+        }
+        tx.set_refs(table, token_id, &[])?;
+    }
+    Ok(())
+}
+
 pub(super) async fn delete_account(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<StatusCode> {
     let now = Utc::now();
     state
@@ -267,13 +290,7 @@ pub(super) async fn delete_account(
                 return Ok(Err(ApiError::not_found("account", id)));
             };
             // Sessions of a deleted account must stop working at once.
-            for (table, token_id) in tx.referrers(Table::Account, id)? {
-                if let Some(mut t) = tx.get::<Record<Token>>(table, token_id)? {
-                    t.data.revoked_at.get_or_insert(now);
-                    tx.put(table, token_id, &t)?;
-                }
-                tx.set_refs(table, token_id, &[])?;
-            }
+            revoke_sessions(tx, id, now)?;
             tx.index_delete(Table::AccountByName, a.data.username.as_bytes());
             tx.remove(Table::Account, id)?;
             Ok::<_, CheckError>(Ok(()))
@@ -295,19 +312,20 @@ pub(super) async fn login(
         Some(id) => state.store.get::<Record<Account>>(Table::Account, id)?,
         None => None,
     };
-    let Some(account) = account else {
-        return Err(refused());
-    };
-    let Some(phc) = account.data.password_hash.clone() else {
-        return Err(refused());
-    };
+    // Unknown users and accounts without a password cost the same argon2 run as a real
+    // check, so response times do not tell which usernames exist.
+    let phc = account
+        .as_ref()
+        .and_then(|a| a.data.password_hash.clone())
+        .unwrap_or_else(|| auth::DUMMY_HASH.clone());
     let password = input.password;
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
         .await
         .map_err(|e| ApiError::internal("password check task", e))?;
-    if !ok {
-        return Err(refused());
-    }
+    let account = match account {
+        Some(a) if ok && a.data.password_hash.is_some() => a,
+        _ => return Err(refused()),
+    };
     let now = Utc::now();
     let token = Token {
         role: account.data.role,

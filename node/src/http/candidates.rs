@@ -1,7 +1,7 @@
 //! Candidate routes. Personal data is a separate record: reviewers are served the profile
 //! alone, and only operators read or write the personal part.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_query, split_paging, ApiJson, RawQuery};
+use super::extract::{ApiPath, parse_query, split_paging, ApiJson, RawQuery};
 use super::{page_json, AppState, Route, OPERATOR, OPERATOR_REVIEWER};
 use crate::auth::{Caller, Role};
 use crate::model::{
@@ -138,7 +138,7 @@ async fn list(
 async fn read_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<CandidateView>> {
     let record = state
         .store
@@ -243,7 +243,7 @@ async fn modify(
 async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiJson(input): ApiJson<CandidateInput>,
 ) -> ApiResult<Json<CandidateView>> {
     validate_input(&input.personal, &input.profile)?;
@@ -262,7 +262,7 @@ async fn update(
 async fn set_stage(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiJson(input): ApiJson<StageInput>,
 ) -> ApiResult<Json<CandidateView>> {
     input.validate()?;
@@ -288,7 +288,7 @@ async fn set_stage(
 async fn give_consent(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiJson(input): ApiJson<ConsentInput>,
 ) -> ApiResult<Json<CandidateView>> {
     input.validate("")?;
@@ -310,7 +310,7 @@ async fn give_consent(
 async fn withdraw_consent(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<CandidateView>> {
     let record = modify(&state, id, |_, c, now| match c.data.consent.as_mut() {
         Some(consent) if consent.withdrawn_at.is_none() => {
@@ -330,7 +330,7 @@ async fn withdraw_consent(
 }
 
 /// Deletes the candidate, their personal data and every record about them, in one write.
-async fn remove(State(state): State<AppState>, Path(id): Path<u64>) -> ApiResult<StatusCode> {
+async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> ApiResult<StatusCode> {
     state
         .store
         .commit(|tx| {

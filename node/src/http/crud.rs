@@ -4,7 +4,7 @@
 //! never point at one deleted a moment earlier; deleting a record that others point at is
 //! refused with 409 and the names of what points at it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -12,7 +12,7 @@ use axum::{Extension, Json};
 use chrono::Utc;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{parse_query, split_paging, ApiJson, RawQuery};
+use super::extract::{ApiPath, parse_query, split_paging, ApiJson, RawQuery};
 use super::{page_json, Access, AppState, Route};
 use crate::auth::{Caller, Role};
 use crate::model::{self, CheckError, Record, Resource};
@@ -96,7 +96,7 @@ async fn list<R: Resource>(
 async fn read_one<R: Resource>(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<Record<R>>> {
     match state.store.get::<Record<R>>(R::TABLE, id)? {
         Some(r) if owns(&caller, &r.data) => Ok(Json(r)),
@@ -134,7 +134,7 @@ async fn create<R: Resource>(
 async fn update<R: Resource>(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiJson(data): ApiJson<R>,
 ) -> ApiResult<Json<Record<R>>> {
     data.validate()?;
@@ -167,7 +167,7 @@ async fn update<R: Resource>(
 async fn remove<R: Resource>(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<StatusCode> {
     state
         .store

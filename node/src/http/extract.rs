@@ -51,14 +51,18 @@ where
 
 /// Parses JSON and turns serde's error into a field path and a reason.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = strip_position(&inner.to_string());
         let field = field_from(&path, &message);
         ApiError::bad_body(field, message)
-    })
+    })?;
+    // One JSON value and nothing after it: `{..} trailing` is not a valid body.
+    de.end()
+        .map_err(|e| ApiError::bad_body(None, strip_position(&e.to_string())))?;
+    Ok(value)
 }
 
 /// Parses a query string (without the `?`) into `T`.
@@ -98,6 +102,29 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
+    }
+}
+
+/// A path parameter (`{id}`); a malformed one is a JSON 400 like every other error.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_path",
+                Some("id".into()),
+                format!("must be a record id (a whole number): {}", e.body_text()),
+            )),
+        }
     }
 }
 

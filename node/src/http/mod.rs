@@ -280,6 +280,14 @@ pub fn router(state: AppState) -> Router {
                 "no such route; see /api/v1/openapi.json",
             )
         })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                None,
+                "this route does not take that method; see /api/v1/openapi.json",
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

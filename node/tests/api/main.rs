@@ -1,0 +1,10 @@
+//! The HTTP API test suite: the router called in-process over a temporary sled store.
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod bad_input;
+mod candidates;
+mod crud;
+mod roles;
+mod scoping;
+mod support;
