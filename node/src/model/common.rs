@@ -101,14 +101,17 @@ pub(crate) fn opt_text(field: &str, value: Option<&str>, max: usize) -> Result<(
             format!("is {chars} characters long; at most {max} are allowed"),
         ));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+    // Long free-text fields (notes, descriptions) may span lines; names, titles and
+    // skills are one line, so a line break there is a mistake (or an injection attempt).
+    let multiline = max >= MAX_NOTE;
+    let bad = |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'));
+    if value.chars().any(bad) {
+        let reason = if multiline {
+            "must not contain control characters other than line breaks and tabs"
+        } else {
+            "must be a single line without control characters"
+        };
+        return Err(FieldError::new(field, reason));
     }
     Ok(())
 }
@@ -206,4 +209,37 @@ pub(crate) fn soc_code(field: &str, value: &str) -> Result<(), FieldError> {
 
 pub(crate) fn skill_name(field: &str, value: &str) -> Result<(), FieldError> {
     text(field, value, 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_fields_are_one_line_and_notes_may_span_lines() {
+        assert!(text("name", "Ada\nLovelace", MAX_NAME).is_err());
+        assert!(text("name", "Ada\u{0}", MAX_NAME).is_err());
+        assert!(opt_text("notes", Some("line one\nline two\tend"), MAX_NOTE).is_ok());
+        assert!(opt_text("notes", Some("bell\u{7}"), MAX_NOTE).is_err());
+        assert!(text("name", "   ", MAX_NAME).is_err());
+        assert!(text("name", &"é".repeat(MAX_NAME), MAX_NAME).is_ok());
+        assert!(text("name", &"é".repeat(MAX_NAME + 1), MAX_NAME).is_err());
+    }
+
+    #[test]
+    fn emails_phones_and_soc_codes() {
+        for ok in ["a@b.co", "first.last+tag@example.net"] {
+            assert!(email("e", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a", "a@b", "@b.co", "a@b..co", "a b@c.co", "a@.b.co", "a@b.co."] {
+            assert!(email("e", bad).is_err(), "{bad}");
+        }
+        assert!(phone("p", "(205) 555-0147").is_ok());
+        assert!(phone("p", "12").is_err());
+        assert!(phone("p", "call me").is_err());
+        assert!(soc_code("s", "15-1252").is_ok());
+        for bad in ["151252", "15-125", "1a-1252", "15-12522"] {
+            assert!(soc_code("s", bad).is_err(), "{bad}");
+        }
+    }
 }

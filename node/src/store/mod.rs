@@ -264,7 +264,25 @@ impl Store {
         path: &Path,
         opts: &StoreOptions,
     ) -> Result<(Store, IntegrityReport), StoreError> {
-        let store = Store::open(path, opts)?;
+        // sled's recovery panics on some damaged logs (seen with 0.34.7: "tried to serialize
+        // Uninitialized" after bytes in the middle of `db/db` were flipped). A panic with a
+        // backtrace is not a message an operator can act on: report it as damage.
+        let opened =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Store::open(path, opts)));
+        let store = match opened {
+            Ok(result) => result?,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                return Err(StoreError::Corrupt {
+                    key: "the sled log".into(),
+                    reason: format!("sled failed while recovering it ({what})"),
+                });
+            }
+        };
         store.check_schema()?;
         let report = store.verify_all()?;
         Ok((store, report))
@@ -426,6 +444,22 @@ impl Store {
         target_id: u64,
     ) -> Result<Vec<(Table, u64)>, StoreError> {
         referrers(&self.inner.db, target, target_id)
+    }
+
+    /// SHA-256 over every key and value in key order (each length-prefixed, so boundaries
+    /// cannot shift): two stores with the same digest hold the same bytes. Used to check
+    /// that seeding is deterministic.
+    pub fn digest(&self) -> Result<[u8; 32], StoreError> {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for item in self.inner.db.iter() {
+            let (k, v) = item?;
+            hasher.update((k.len() as u64).to_be_bytes());
+            hasher.update(&k);
+            hasher.update((v.len() as u64).to_be_bytes());
+            hasher.update(&v);
+        }
+        Ok(hasher.finalize().into())
     }
 }
 
