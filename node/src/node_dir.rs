@@ -168,6 +168,17 @@ fn explain(e: StoreError, db: &Path) -> anyhow::Error {
             "the database {} is damaged and will not be served: {e}. Restore the data folder from a backup",
             db.display()
         ),
+        // A missing blob file (db/blobs/*) surfaces from sled's recovery as NotFound.
+        StoreError::Sled(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::NotFound => anyhow::anyhow!(
+            "the database {} is damaged (a file it needs is missing: {io}) and will not be served. Restore the data folder from a backup",
+            db.display()
+        ),
+        // What sled reports when its settings file (db/conf) does not parse.
+        StoreError::Sled(sled::Error::Unsupported(reason)) => anyhow::anyhow!(
+            "the database {} cannot be opened: {reason}. Its settings file {} may be damaged, or the database was written by another sled version; it will not be served. Restore the data folder from a backup",
+            db.display(),
+            db.join("conf").display()
+        ),
         other => anyhow::Error::new(other).context(format!("opening the database {}", db.display())),
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiPath, split_paging, ApiJson, RawQuery};
+use super::extract::{split_paging, ApiJson, ApiPath, RawQuery};
 use super::{page_json, AppState};
 use crate::auth::{self, Account, AuthError, Caller, Role, Token};
 use crate::model::{CheckError, Community, Record};

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiPath, parse_query, split_paging, ApiJson, RawQuery};
+use super::extract::{parse_query, split_paging, ApiJson, ApiPath, RawQuery};
 use super::{page_json, AppState, Route, OPERATOR, OPERATOR_REVIEWER};
 use crate::auth::{Caller, Role};
 use crate::model::{

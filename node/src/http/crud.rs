@@ -12,7 +12,7 @@ use axum::{Extension, Json};
 use chrono::Utc;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiPath, parse_query, split_paging, ApiJson, RawQuery};
+use super::extract::{parse_query, split_paging, ApiJson, ApiPath, RawQuery};
 use super::{page_json, Access, AppState, Route};
 use crate::auth::{Caller, Role};
 use crate::model::{self, CheckError, Record, Resource};

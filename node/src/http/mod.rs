@@ -347,7 +347,8 @@ fn page_json<T: serde::Serialize>(items: Vec<T>, next_after: Option<u64>) -> Res
 
 /// The route table as a Markdown table, for docs/api.md.
 pub fn reference_table() -> String {
-    let mut out = String::from("| Method | Path | Who may call it | What it does |\n|---|---|---|---|\n");
+    let mut out =
+        String::from("| Method | Path | Who may call it | What it does |\n|---|---|---|---|\n");
     for r in routes() {
         let who = match r.access {
             Access::Public => "public (no token)".to_string(),
@@ -357,7 +358,10 @@ pub fn reference_table() -> String {
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        out.push_str(&format!("| {} | `{}` | {} | {} |\n", r.method, r.path, who, r.summary));
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} |\n",
+            r.method, r.path, who, r.summary
+        ));
     }
     out
 }

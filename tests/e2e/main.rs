@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `techhire` binary, started in temporary data folders.
+
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod damage;
+mod durability;
+mod support;
