@@ -118,8 +118,10 @@ pub enum TokenCommand {
 fn init_logging(filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // A second init (tests) is harmless; keep the first.
     let _ = match format {
@@ -213,14 +215,20 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     }
     init_logging(&config.log.filter, config.log.format);
 
-    let created = if node_dir::exists(dir) {
+    let mut created = if node_dir::exists(dir) {
         None
     } else {
         Some(node_dir::init(dir, &args.community, None).await?)
     };
     let keypair = node_dir::read_key(dir)?;
     let started = std::time::Instant::now();
-    let (store, report) = node_dir::open_store(dir, &config.storage.store_options())?;
+    let (store, report) = match created.as_mut() {
+        Some(c) => {
+            let report = c.store.verify_all()?;
+            (c.store.clone(), report)
+        }
+        None => node_dir::open_store(dir, &config.storage.store_options())?,
+    };
     tracing::info!(
         entries = report.records,
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -234,12 +242,14 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     if let Some(created) = &created {
         print_created(dir, created, Some(addr))?;
     }
+    let shutdown = server::shutdown_signal().context("installing signal handlers")?;
     // Tests and scripts read this line to find the port when listening on port 0.
     println!("Listening on http://{addr}");
     tracing::info!(%addr, node_key = %keypair.public(), "serving");
 
     let state = server::state(store.clone(), keypair.public().to_string());
-    server::serve(listener, state, server::shutdown_signal())
+    drop(created);
+    server::serve(listener, state, shutdown)
         .await
         .context("serving HTTP")?;
     store.flush().context("flushing the database at shutdown")?;

@@ -24,6 +24,9 @@ pub struct Created {
     pub node_key: String,
     /// The first operator's token: shown once, stored only as a hash.
     pub operator_token: String,
+    /// The new database, still open: reopening it at once could race sled's own threads
+    /// for its file lock.
+    pub store: Store,
 }
 
 pub fn key_path(dir: &Path) -> PathBuf {
@@ -101,6 +104,7 @@ pub async fn init(dir: &Path, community: &str, region: Option<&str>) -> anyhow::
     Ok(Created {
         node_key: keypair.public().to_string(),
         operator_token,
+        store,
     })
 }
 
@@ -164,7 +168,7 @@ fn explain(e: StoreError, db: &Path) -> anyhow::Error {
                 db.display()
             )
         }
-        StoreError::Sled(sled::Error::Corruption { .. }) | StoreError::Corrupt { .. } => anyhow::anyhow!(
+        StoreError::Sled(sled::Error::Corruption { .. }) | StoreError::Corrupt { .. } | StoreError::Lost { .. } => anyhow::anyhow!(
             "the database {} is damaged and will not be served: {e}. Restore the data folder from a backup",
             db.display()
         ),

@@ -1,16 +1,35 @@
-//! Group commit: one thread flushes sled for every writer that is waiting.
+//! Group commit: one thread flushes sled for every writer that is waiting, then records how
+//! far the store is durable in a marker file outside sled.
 //!
 //! A writer applies its batch, then queues a waiter and awaits it. The thread takes every
 //! waiter queued so far, calls `flush()` once and answers them all. A waiter is only taken
 //! after its batch was applied, so the flush that answers it covers that batch. sled's
 //! `flush_async` has reported deadlocks (sled #1140, #1351); a plain `flush()` on one
 //! dedicated thread avoids them.
+//!
+//! sled's `flush()` syncs the log with `sync_file_range`, which survives a killed process
+//! but not a power cut (no device cache flush, no metadata); an `fdatasync` of the log file
+//! after it closes that gap.
+//!
+//! The marker: every applied batch carries a commit number (see `Store::apply`). After the
+//! flush, the highest number applied before it is written to [`MARKER_FILE`] and synced.
+//! sled's recovery treats a damaged log entry like a write torn by a crash and silently
+//! drops it and everything after it; the marker lets `Store::open` notice that the store
+//! holds fewer commits than were acknowledged, and refuse to serve it.
 
-use std::sync::mpsc;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 
 use tokio::sync::oneshot;
 
 use super::StoreError;
+
+/// Lives in the sled folder, so a copy of that folder carries it along.
+pub(super) const MARKER_FILE: &str = "techhire.durable";
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
@@ -19,12 +38,75 @@ pub(super) struct Flusher {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// The commit number made durable last, in `MARKER_FILE`: `u64 BE | crc32 BE of it`.
+pub(super) struct Marker {
+    path: PathBuf,
+}
+
+impl Marker {
+    pub(super) fn new(db_dir: &Path) -> Marker {
+        Marker {
+            path: db_dir.join(MARKER_FILE),
+        }
+    }
+
+    /// The recorded commit number; 0 if there is none yet (a new store).
+    pub(super) fn read(&self) -> Result<u64, StoreError> {
+        let mut bytes = Vec::new();
+        match File::open(&self.path) {
+            Ok(mut f) => f
+                .read_to_end(&mut bytes)
+                .map_err(|e| self.damaged(e.to_string()))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(self.damaged(e.to_string())),
+        };
+        let (Some(seq), Some(crc)) = (bytes.get(..8), bytes.get(8..12)) else {
+            return Err(self.damaged("too short".into()));
+        };
+        if bytes.len() != 12 || crc32fast::hash(seq).to_be_bytes() != crc {
+            return Err(self.damaged("checksum mismatch".into()));
+        }
+        let mut n = [0u8; 8];
+        n.copy_from_slice(seq);
+        Ok(u64::from_be_bytes(n))
+    }
+
+    /// Opens (creating) the marker for rewriting in place.
+    fn open_for_writes(&self) -> io::Result<File> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.path)
+    }
+
+    /// Twelve bytes rewritten in place sit in one disk sector, which devices write whole;
+    /// the checksum catches it if one ever did not.
+    fn write(file: &File, seq: u64) -> io::Result<()> {
+        let mut bytes = [0u8; 12];
+        bytes[..8].copy_from_slice(&seq.to_be_bytes());
+        bytes[8..].copy_from_slice(&crc32fast::hash(&seq.to_be_bytes()).to_be_bytes());
+        file.write_all_at(&bytes, 0)?;
+        file.sync_data()
+    }
+
+    fn damaged(&self, reason: String) -> StoreError {
+        StoreError::Corrupt {
+            key: self.path.display().to_string(),
+            reason,
+        }
+    }
+}
+
 impl Flusher {
-    pub(super) fn spawn(db: sled::Db) -> Flusher {
+    /// `applied` is the highest commit number applied to the tree so far.
+    pub(super) fn spawn(db: sled::Db, db_dir: &Path, applied: Arc<AtomicU64>) -> Flusher {
         let (queue, rx) = mpsc::channel::<Waiter>();
+        let marker = Marker::new(db_dir);
+        let log_path = db_dir.join("db");
         let thread = std::thread::Builder::new()
             .name("store-flusher".into())
-            .spawn(move || run(db, rx))
+            .spawn(move || run(db, &log_path, marker, applied, rx))
             .map_err(|e| tracing::error!("cannot start the store flusher: {e}"))
             .ok();
         Flusher {
@@ -60,18 +142,68 @@ impl Drop for Flusher {
     }
 }
 
-fn run(db: sled::Db, rx: mpsc::Receiver<Waiter>) {
+fn run(
+    db: sled::Db,
+    log_path: &Path,
+    marker: Marker,
+    applied: Arc<AtomicU64>,
+    rx: mpsc::Receiver<Waiter>,
+) {
+    let mut recorded = marker.read().unwrap_or(0);
+    // Opened lazily, then kept: the flush path should not pay for opening files.
+    let mut files: Option<(File, File)> = None;
     // Ends when every `Flusher` (and so every store handle) is gone.
     while let Ok(first) = rx.recv() {
         let mut waiters = vec![first];
         waiters.extend(rx.try_iter());
-        let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "store flush failed");
+        // Read before flushing: every batch numbered up to here was applied already.
+        let target = applied.load(Ordering::Acquire);
+        let result = flush(
+            &db,
+            log_path,
+            &marker,
+            &mut files,
+            target > recorded,
+            target,
+        );
+        match &result {
+            Ok(()) => recorded = recorded.max(target),
+            Err(e) => {
+                tracing::error!(error = %e, "store flush failed");
+                files = None;
+            }
         }
         for w in waiters {
             // The writer may have gone away (request cancelled); nothing to tell it then.
             let _ = w.send(result.clone());
         }
     }
+}
+
+fn flush(
+    db: &sled::Db,
+    log_path: &Path,
+    marker: &Marker,
+    files: &mut Option<(File, File)>,
+    advance: bool,
+    target: u64,
+) -> Result<(), String> {
+    db.flush().map_err(|e| e.to_string())?;
+    if files.is_none() {
+        let log =
+            File::open(log_path).map_err(|e| format!("opening {}: {e}", log_path.display()))?;
+        let m = marker
+            .open_for_writes()
+            .map_err(|e| format!("opening {MARKER_FILE}: {e}"))?;
+        *files = Some((log, m));
+    }
+    let Some((log, m)) = files.as_ref() else {
+        return Err("store files are not open".into());
+    };
+    log.sync_data()
+        .map_err(|e| format!("syncing {}: {e}", log_path.display()))?;
+    if advance {
+        Marker::write(m, target).map_err(|e| format!("writing {MARKER_FILE}: {e}"))?;
+    }
+    Ok(())
 }

@@ -16,11 +16,15 @@ mod flusher;
 mod tx;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 
 pub use tx::WriteTx;
+
+/// Meta key of the commit number carried by every batch.
+const COMMIT_SEQ: &str = "commit_seq";
 
 /// Current on-disk layout version, kept under the meta key `schema_version`.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -42,6 +46,8 @@ pub enum StoreError {
     Flush(String),
     #[error("the flusher has stopped")]
     FlusherGone,
+    #[error("the store holds commits up to {held}, but commits up to {acknowledged} were acknowledged as durable: acknowledged writes are missing")]
+    Lost { acknowledged: u64, held: u64 },
 }
 
 /// The key prefix of each kind of record. The byte values are part of the on-disk format:
@@ -234,6 +240,8 @@ pub struct Store {
 struct Inner {
     db: sled::Db,
     write_lock: Mutex<()>,
+    /// The commit number of the last batch applied (see [`Store::apply`]).
+    applied: Arc<AtomicU64>,
     flusher: flusher::Flusher,
 }
 
@@ -248,11 +256,24 @@ impl Store {
             // how much an un-acknowledged write could lose.
             .flush_every_ms(Some(1000))
             .open()?;
-        let flusher = flusher::Flusher::spawn(db.clone());
+        // Every batch carries a commit number and the flusher records the last durable one
+        // outside sled: if sled recovered fewer commits than that, its recovery dropped
+        // acknowledged writes (it treats damage like a torn write and truncates there).
+        let held = match db.get(named_key(Table::Meta, COMMIT_SEQ.as_bytes()))? {
+            Some(v) => decode_value::<u64>(COMMIT_SEQ.as_bytes(), &v)?,
+            None => 0,
+        };
+        let acknowledged = flusher::Marker::new(path).read()?;
+        if acknowledged > held {
+            return Err(StoreError::Lost { acknowledged, held });
+        }
+        let applied = Arc::new(AtomicU64::new(held));
+        let flusher = flusher::Flusher::spawn(db.clone(), path, applied.clone());
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
                 write_lock: Mutex::new(()),
+                applied,
                 flusher,
             }),
         })
@@ -339,7 +360,12 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut tx = WriteTx::new(&self.inner.db);
         let out = f(&mut tx)?;
-        tx.apply()?;
+        if !tx.is_empty() {
+            let seq = self.inner.applied.load(Ordering::Acquire) + 1;
+            tx.put_meta(COMMIT_SEQ, &seq)?;
+            tx.apply()?;
+            self.inner.applied.store(seq, Ordering::Release);
+        }
         Ok(out)
     }
 

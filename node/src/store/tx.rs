@@ -25,6 +25,10 @@ impl<'a> WriteTx<'a> {
         }
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     pub(super) fn apply(self) -> Result<(), StoreError> {
         if self.pending.is_empty() {
             return Ok(());
