@@ -16,7 +16,6 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
-use techhire_node::store::StoreOptions;
 use techhire_node::{node_dir, server};
 
 /// Concurrent clients of the "many clients" phases.
@@ -103,18 +102,7 @@ fn main() {
         let created = node_dir::init(&dir, "Bench County, AL", Some("AL"))
             .await
             .expect("creating the node");
-        // sled may still hold the file lock of the store `init` just closed for a moment
-        // (its io threads drop their handles after the flush returns): retry briefly.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let store = loop {
-            match node_dir::open_store(&dir, &StoreOptions::default()) {
-                Ok((store, _)) => break store,
-                Err(e) if Instant::now() < deadline && format!("{e:#}").contains("in use") => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Err(e) => panic!("opening the store: {e:#}"),
-            }
-        };
+        let store = created.store.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binding 127.0.0.1:0");
