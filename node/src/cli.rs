@@ -172,7 +172,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check { dir } => {
             init_logging("warn", LogFormat::Text);
             let config = node_dir::load_config(&dir.data_dir, None)?;
-            let (_, report) = node_dir::open_store(&dir.data_dir, &config.storage.store_options())?;
+            let mut opts = config.storage.store_options();
+            opts.verify_on_open = true;
+            let (_, report) = node_dir::open_store(&dir.data_dir, &opts)?;
             println!("ok: {} entries checked, none damaged", report.records);
             Ok(())
         }

@@ -46,14 +46,22 @@ pub struct StorageConfig {
     /// sled's page cache in MiB.
     #[serde(default = "default_cache_mb")]
     pub cache_capacity_mb: u64,
+    /// Read every record's checksum before serving.
+    #[serde(default = "yes")]
+    pub verify_on_start: bool,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             cache_capacity_mb: default_cache_mb(),
+            verify_on_start: true,
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_cache_mb() -> u64 {
@@ -64,6 +72,7 @@ impl StorageConfig {
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
             cache_capacity: self.cache_capacity_mb.saturating_mul(1024 * 1024),
+            verify_on_open: self.verify_on_start,
         }
     }
 }

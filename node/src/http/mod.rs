@@ -10,6 +10,7 @@ mod crud;
 pub mod error;
 pub mod extract;
 mod openapi;
+mod placements;
 
 use std::sync::Arc;
 
@@ -251,6 +252,17 @@ pub fn routes() -> Vec<Route> {
         OPERATOR,
         "placements",
     ));
+    r.push(
+        Route::new(
+            Method::POST,
+            "/api/v1/placements/{id}/retention",
+            OPERATOR,
+            "placements",
+            "Record a 2nd- or 4th-quarter retention check-in",
+            axum::routing::post(placements::check_in),
+        )
+        .body::<model::RetentionCheck>(),
+    );
     r.extend(crud::routes::<model::Outreach>(
         OPERATOR, OPERATOR, "outreach",
     ));

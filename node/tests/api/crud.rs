@@ -324,6 +324,43 @@ async fn placements() {
 }
 
 #[tokio::test]
+async fn retention_check_ins_are_recorded_once_per_quarter() {
+    let api = TestApi::new().await;
+    let candidate = api.new_candidate().await;
+    let employer = api.new_employer("Acme").await;
+    let id = api
+        .create("/api/v1/placements", placement_body(candidate, employer))
+        .await;
+    let path = format!("/api/v1/placements/{id}/retention");
+    let q2 = json!({"quarter": "q2", "checked_on": "2024-12-02", "employed": true, "same_employer": true});
+    let (status, body) = api.post(&path, &api.operator, q2.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["retention"][0]["quarter"], "q2");
+
+    let (status, body) = api.post(&path, &api.operator, q2).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    let early = json!({"quarter": "q4", "checked_on": "2024-01-01", "employed": true, "same_employer": false});
+    let (status, body) = api.post(&path, &api.operator, early).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "checked_on");
+
+    let (_, stored) = api
+        .get(&format!("/api/v1/placements/{id}"), &api.operator)
+        .await;
+    assert_eq!(
+        stored["retention"].as_array().map(Vec::len),
+        Some(1),
+        "{stored}"
+    );
+
+    let (status, _) = api
+        .post("/api/v1/placements/999/retention", &api.operator, json!({"quarter": "q4", "checked_on": "2025-01-01", "employed": false, "same_employer": false}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn outreach() {
     let api = TestApi::new().await;
     let list = "/api/v1/outreach";

@@ -1,0 +1,48 @@
+//! Retention check-ins on a placement: the 2nd- and 4th-quarter follow-ups, recorded as
+//! they happen instead of by replacing the whole placement.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::Utc;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath};
+use super::AppState;
+use crate::model::{CheckError, Placement, Record, Resource, RetentionCheck};
+use crate::store::Table;
+
+pub(super) async fn check_in(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(check): ApiJson<RetentionCheck>,
+) -> ApiResult<Json<Record<Placement>>> {
+    let now = Utc::now();
+    let record = state
+        .store
+        .commit(|tx| {
+            let Some(mut p) = tx.get::<Record<Placement>>(Table::Placement, id)? else {
+                return Ok(Err(ApiError::not_found("placement", id)));
+            };
+            if p.data.retention.iter().any(|r| r.quarter == check.quarter) {
+                return Ok(Err(ApiError::conflict(
+                    Some("quarter".into()),
+                    "this quarter has already been checked; replace the placement to correct it",
+                )));
+            }
+            p.data.retention.push(check);
+            // The same rules as a whole placement, reported against the check's own fields.
+            if let Err(e) = p.data.validate() {
+                let field = e
+                    .field
+                    .split_once('.')
+                    .map_or(e.field.clone(), |(_, f)| f.to_string());
+                return Ok(Err(ApiError::invalid(field, e.reason)));
+            }
+            p.updated_at = now;
+            tx.put(Table::Placement, id, &p)?;
+            Ok::<_, CheckError>(Ok(p))
+        })
+        .await
+        .map_err(ApiError::from)??;
+    Ok(Json(record))
+}
