@@ -75,7 +75,7 @@ pub struct RunArgs {
     /// HTTP listen address (overrides the config file).
     #[arg(long, env = "TECHHIRE_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
-    /// Config file to use instead of <data-dir>/config.toml.
+    /// Config file to use instead of `<data-dir>/config.toml`.
     #[arg(long, env = "TECHHIRE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Log filter (overrides the config file), e.g. debug.

@@ -5,7 +5,7 @@
 //! short, synchronous lock (held only while staging a batch, never across `.await`), which
 //! makes read-check-write sequences such as "the referenced employer exists" race-free.
 //! Durability is separate: [`Store::commit`] applies the batch and then waits for the
-//! group-commit flusher ([`flusher`]), so every acknowledged write is on disk while
+//! group-commit flusher (`flusher.rs`), so every acknowledged write is on disk while
 //! concurrent writers share one `fsync`.
 //!
 //! Values are stored as `crc32 (4 bytes BE) | JSON`. JSON keeps the schema evolvable
