@@ -11,22 +11,12 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ApiResult};
 use super::extract::{split_paging, ApiJson, ApiPath, RawQuery};
 use super::{page_json, AppState};
-use crate::auth::{self, Account, AuthError, Caller, Role, Token};
+use crate::auth::{self, Account, Caller, Role, Token};
 use crate::model::{CheckError, Community, Record};
 use crate::store::Table;
 
 /// How long a session token from `/auth/login` lasts.
 pub(super) const SESSION_HOURS: i64 = 12;
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> ApiError {
-        match e {
-            AuthError::Invalid(f) => f.into(),
-            AuthError::Store(s) => s.into(),
-            AuthError::Hash(h) => ApiError::internal("password hashing", h),
-        }
-    }
-}
 
 pub(super) async fn healthz(State(state): State<AppState>) -> ApiResult<Response> {
     // A read through the store proves it still answers.
@@ -244,17 +234,16 @@ pub(super) async fn set_password(
         .store
         .commit(|tx| {
             let Some(mut a) = tx.get::<Record<Account>>(Table::Account, id)? else {
-                return Ok(Err(ApiError::not_found("account", id)));
+                return Err(ApiError::not_found("account", id));
             };
             a.data.password_hash = Some(password_hash);
             a.updated_at = now;
             tx.put(Table::Account, id, &a)?;
             // A new password ends every session signed in with the old one.
             revoke_sessions(tx, id, now)?;
-            Ok::<_, CheckError>(Ok(()))
+            Ok::<_, ApiError>(())
         })
-        .await
-        .map_err(ApiError::from)??;
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -287,16 +276,15 @@ pub(super) async fn delete_account(
         .store
         .commit(|tx| {
             let Some(a) = tx.get::<Record<Account>>(Table::Account, id)? else {
-                return Ok(Err(ApiError::not_found("account", id)));
+                return Err(ApiError::not_found("account", id));
             };
             // Sessions of a deleted account must stop working at once.
             revoke_sessions(tx, id, now)?;
             tx.index_delete(Table::AccountByName, a.data.username.as_bytes());
             tx.remove(Table::Account, id)?;
-            Ok::<_, CheckError>(Ok(()))
+            Ok::<_, ApiError>(())
         })
-        .await
-        .map_err(ApiError::from)??;
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

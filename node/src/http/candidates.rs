@@ -14,8 +14,8 @@ use super::extract::{parse_query, split_paging, ApiJson, ApiPath, RawQuery};
 use super::{page_json, AppState, Route, OPERATOR, OPERATOR_REVIEWER};
 use crate::auth::{Caller, Role};
 use crate::model::{
-    self, Application, Candidate, CandidateFilter, CandidateInput, CheckError, Consent,
-    ConsentInput, Personal, Profile, Record, StageChange, StageInput,
+    self, Application, Candidate, CandidateFilter, CandidateInput, Consent, ConsentInput, Personal,
+    Profile, Record, StageChange, StageInput,
 };
 use crate::store::{Store, Table, WriteTx};
 
@@ -29,7 +29,8 @@ pub(super) fn routes() -> Vec<Route> {
             t,
             "List candidates (reviewers see no personal data)",
             get(list),
-        ),
+        )
+        .query::<CandidateFilter>(),
         Route::new(
             Method::POST,
             "/api/v1/candidates",
@@ -105,11 +106,18 @@ struct CandidateView {
 fn view(
     store: &Store,
     caller: &Caller,
-    record: Record<Candidate>,
+    mut record: Record<Candidate>,
 ) -> Result<CandidateView, ApiError> {
     let personal = match caller.role {
         Role::Operator => store.get::<Personal>(Table::CandidatePersonal, record.id)?,
-        Role::Reviewer | Role::Employer => None,
+        Role::Reviewer | Role::Employer => {
+            // Operators' notes on stage changes are free text and may name or describe the
+            // person ("called Jane at …"): they stay with the personal data.
+            for change in &mut record.data.stage_history {
+                change.note = None;
+            }
+            None
+        }
     };
     Ok(CandidateView { record, personal })
 }
@@ -205,39 +213,29 @@ pub(super) async fn apply(
 }
 
 /// Reads a candidate inside a write, or answers 404.
-fn load(tx: &WriteTx<'_>, id: u64) -> Result<Result<Record<Candidate>, ApiError>, CheckError> {
-    Ok(tx
-        .get::<Record<Candidate>>(Table::Candidate, id)?
-        .ok_or_else(|| ApiError::not_found("candidate", id)))
+fn load(tx: &WriteTx<'_>, id: u64) -> ApiResult<Record<Candidate>> {
+    tx.get::<Record<Candidate>>(Table::Candidate, id)?
+        .ok_or_else(|| ApiError::not_found("candidate", id))
 }
 
-/// Runs `change` on a stored candidate in one durable write and returns the result.
+/// Runs `change` on a stored candidate in one durable write and returns the result. An
+/// error from `change` abandons the whole write.
 async fn modify(
     state: &AppState,
     id: u64,
-    change: impl FnOnce(
-        &mut WriteTx<'_>,
-        &mut Record<Candidate>,
-        DateTime<Utc>,
-    ) -> Result<Result<(), ApiError>, CheckError>,
+    change: impl FnOnce(&mut WriteTx<'_>, &mut Record<Candidate>, DateTime<Utc>) -> ApiResult<()>,
 ) -> ApiResult<Record<Candidate>> {
     let now = Utc::now();
     state
         .store
         .commit(|tx| {
-            let mut c = match load(tx, id)? {
-                Ok(c) => c,
-                Err(e) => return Ok(Err(e)),
-            };
-            if let Err(e) = change(tx, &mut c, now)? {
-                return Ok(Err(e));
-            }
+            let mut c = load(tx, id)?;
+            change(tx, &mut c, now)?;
             c.updated_at = now;
             tx.put(Table::Candidate, id, &c)?;
-            Ok::<_, CheckError>(Ok(c))
+            Ok(c)
         })
         .await
-        .map_err(ApiError::from)?
 }
 
 async fn update(
@@ -253,7 +251,7 @@ async fn update(
         tx.set_refs(Table::Candidate, id, &refs)?;
         tx.put(Table::CandidatePersonal, id, &personal)?;
         c.data.profile = profile;
-        Ok(Ok(()))
+        Ok(())
     })
     .await?;
     Ok(Json(view(&state.store, &caller, record)?))
@@ -268,10 +266,10 @@ async fn set_stage(
     input.validate()?;
     let record = modify(&state, id, |_, c, now| {
         if c.data.stage == input.stage {
-            return Ok(Err(ApiError::conflict(
+            return Err(ApiError::conflict(
                 Some("stage".into()),
                 format!("the candidate is already in the {:?} stage", input.stage).to_lowercase(),
-            )));
+            ));
         }
         c.data.stage = input.stage;
         c.data.stage_history.push(StageChange {
@@ -279,7 +277,7 @@ async fn set_stage(
             at: now,
             note: input.note,
         });
-        Ok(Ok(()))
+        Ok(())
     })
     .await?;
     Ok(Json(view(&state.store, &caller, record)?))
@@ -301,7 +299,7 @@ async fn give_consent(
         };
         c.data.consent_history.push(consent.clone());
         c.data.consent = Some(consent);
-        Ok(Ok(()))
+        Ok(())
     })
     .await?;
     Ok(Json(view(&state.store, &caller, record)?))
@@ -318,12 +316,12 @@ async fn withdraw_consent(
             if let Some(last) = c.data.consent_history.last_mut() {
                 last.withdrawn_at = Some(now);
             }
-            Ok(Ok(()))
+            Ok(())
         }
-        _ => Ok(Err(ApiError::conflict(
+        _ => Err(ApiError::conflict(
             None,
             "the candidate has no consent in force to withdraw",
-        ))),
+        )),
     })
     .await?;
     Ok(Json(view(&state.store, &caller, record)?))
@@ -334,17 +332,14 @@ async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> Api
     state
         .store
         .commit(|tx| {
-            if let Err(e) = load(tx, id)? {
-                return Ok(Err(e));
-            }
+            load(tx, id)?;
             for (table, rid) in tx.referrers(Table::Candidate, id)? {
                 tx.remove(table, rid)?;
             }
             tx.remove(Table::Candidate, id)?;
             tx.delete(Table::CandidatePersonal, id);
-            Ok::<_, CheckError>(Ok(()))
+            Ok::<_, ApiError>(())
         })
-        .await
-        .map_err(ApiError::from)??;
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,7 +15,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{parse_query, split_paging, ApiJson, ApiPath, RawQuery};
 use super::{page_json, Access, AppState, Route};
 use crate::auth::{Caller, Role};
-use crate::model::{self, CheckError, Record, Resource};
+use crate::model::{self, Record, Resource};
 use crate::store::Table;
 
 pub(super) fn routes<R: Resource>(read: Access, write: Access, tag: &'static str) -> Vec<Route> {
@@ -30,7 +30,8 @@ pub(super) fn routes<R: Resource>(read: Access, write: Access, tag: &'static str
             tag,
             format!("List {n}s (paged, filtered)"),
             get(list::<R>),
-        ),
+        )
+        .query::<R::Filter>(),
         Route::new(
             Method::POST,
             &base,
@@ -145,7 +146,7 @@ async fn update<R: Resource>(
         .commit(|tx| {
             let old = match tx.get::<Record<R>>(R::TABLE, id)? {
                 Some(old) if owns(&caller, &old.data) => old,
-                _ => return Ok(Err(ApiError::not_found(R::NAME, id))),
+                _ => return Err(ApiError::not_found(R::NAME, id)),
             };
             let refs = model::check_references(tx, &data.references())?;
             data.check_with(tx)?;
@@ -157,10 +158,9 @@ async fn update<R: Resource>(
                 data,
             };
             tx.put(R::TABLE, id, &record)?;
-            Ok::<_, CheckError>(Ok(record))
+            Ok::<_, ApiError>(record)
         })
-        .await
-        .map_err(ApiError::from)??;
+        .await?;
     Ok(Json(record))
 }
 
@@ -174,17 +174,16 @@ async fn remove<R: Resource>(
         .commit(|tx| {
             match tx.get::<Record<R>>(R::TABLE, id)? {
                 Some(old) if owns(&caller, &old.data) => {}
-                _ => return Ok(Err(ApiError::not_found(R::NAME, id))),
+                _ => return Err(ApiError::not_found(R::NAME, id)),
             }
             let referrers = tx.referrers(R::TABLE, id)?;
             if !referrers.is_empty() {
-                return Ok(Err(referenced(R::NAME, &referrers)));
+                return Err(referenced(R::NAME, &referrers));
             }
             tx.remove(R::TABLE, id)?;
-            Ok::<_, CheckError>(Ok(()))
+            Ok::<_, ApiError>(())
         })
-        .await
-        .map_err(ApiError::from)??;
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -193,7 +192,7 @@ pub(super) fn referenced(name: &str, referrers: &[(Table, u64)]) -> ApiError {
     let list: Vec<String> = referrers
         .iter()
         .take(10)
-        .map(|(t, id)| format!("{} {id}", table_name(*t)))
+        .map(|(t, id)| format!("{} {id}", t.label()))
         .collect();
     let more = if referrers.len() > 10 {
         format!(" and {} more", referrers.len() - 10)
@@ -207,30 +206,4 @@ pub(super) fn referenced(name: &str, referrers: &[(Table, u64)]) -> ApiError {
             list.join(", ")
         ),
     )
-}
-
-fn table_name(t: Table) -> &'static str {
-    match t {
-        Table::Employer => "employer",
-        Table::Provider => "training provider",
-        Table::Program => "program",
-        Table::Candidate => "candidate",
-        Table::Opening => "opening",
-        Table::Assessment => "assessment",
-        Table::Vetting => "vetting interview",
-        Table::Placement => "placement",
-        Table::Outreach => "outreach record",
-        Table::Account => "account",
-        Table::Token => "token",
-        _ => "record",
-    }
-}
-
-impl From<CheckError> for ApiError {
-    fn from(e: CheckError) -> ApiError {
-        match e {
-            CheckError::Invalid(f) => f.into(),
-            CheckError::Store(s) => s.into(),
-        }
-    }
 }

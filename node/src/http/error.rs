@@ -8,7 +8,8 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::model::FieldError;
+use crate::auth::AuthError;
+use crate::model::{CheckError, FieldError};
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -105,6 +106,25 @@ impl From<FieldError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         ApiError::internal("store error", e)
+    }
+}
+
+impl From<CheckError> for ApiError {
+    fn from(e: CheckError) -> ApiError {
+        match e {
+            CheckError::Invalid(f) => f.into(),
+            CheckError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> ApiError {
+        match e {
+            AuthError::Invalid(f) => f.into(),
+            AuthError::Store(s) => s.into(),
+            AuthError::Hash(h) => ApiError::internal("password hashing", h),
+        }
     }
 }
 

@@ -15,11 +15,13 @@ mod placements;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, Method};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::{Json, Router};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::LatencyUnit;
 
 use crate::auth::{self, Caller, Role};
 use crate::model;
@@ -63,6 +65,13 @@ pub struct Route {
     pub tag: &'static str,
     /// Registers the request body's schema and returns its name.
     pub body: Option<openapi::SchemaFn>,
+    /// The route's filter query parameters (paging is added for every list route).
+    pub params: Option<openapi::ParamsFn>,
+    /// The status of a successful answer: 201 for a POST on a collection, 204 for a
+    /// DELETE, 200 otherwise, unless set with [`Route::success`].
+    pub success: StatusCode,
+    /// When the route answers 409, for the OpenAPI document; `None` if it never does.
+    pub conflict: Option<&'static str>,
     handler: MethodRouter<AppState>,
 }
 
@@ -75,13 +84,22 @@ impl Route {
         summary: impl Into<String>,
         handler: MethodRouter<AppState>,
     ) -> Route {
+        let path = path.into();
+        let success = match method {
+            Method::POST if !path.contains('{') => StatusCode::CREATED,
+            Method::DELETE => StatusCode::NO_CONTENT,
+            _ => StatusCode::OK,
+        };
         Route {
             method,
-            path: path.into(),
+            path,
             access,
             summary: summary.into(),
             tag,
             body: None,
+            params: None,
+            success,
+            conflict: None,
             handler,
         }
     }
@@ -89,6 +107,42 @@ impl Route {
     fn body<T: utoipa::ToSchema>(mut self) -> Route {
         self.body = Some(openapi::schema_of::<T>);
         self
+    }
+
+    /// Documents the filter parameters `F` of a list route (its `limit` and `after` are
+    /// documented for every list route already).
+    #[allow(
+        dead_code,
+        reason = "for the list routes of crud.rs and candidates.rs, which declare their filters"
+    )]
+    pub(super) fn query<F: utoipa::IntoParams>(mut self) -> Route {
+        self.params = Some(openapi::query_params::<F>);
+        self
+    }
+
+    /// Overrides the success status [`Route::new`] infers from the method and path.
+    pub(super) fn success(mut self, status: StatusCode) -> Route {
+        self.success = status;
+        self
+    }
+
+    /// Documents that the route answers 409 `conflict`, and when.
+    pub(super) fn conflict(mut self, when: &'static str) -> Route {
+        self.conflict = Some(when);
+        self
+    }
+
+    /// Whether this is a paged list (`GET /api/v1/<collection>` answering `{items, next_after}`).
+    pub fn is_list(&self) -> bool {
+        const NOT_LISTS: [&str; 4] = [
+            "/healthz",
+            "/api/v1/openapi.json",
+            "/api/v1/whoami",
+            "/api/v1/community",
+        ];
+        self.method == Method::GET
+            && !self.path.contains('{')
+            && !NOT_LISTS.contains(&self.path.as_str())
     }
 }
 
@@ -133,7 +187,8 @@ pub fn routes() -> Vec<Route> {
             "Exchange a username and password for a session token",
             post(admin::login),
         )
-        .body::<admin::LoginInput>(),
+        .body::<admin::LoginInput>()
+        .success(StatusCode::OK),
         Route::new(
             Method::GET,
             "/api/v1/community",
@@ -201,7 +256,8 @@ pub fn routes() -> Vec<Route> {
             "Set an account's password",
             put(admin::set_password),
         )
-        .body::<admin::PasswordInput>(),
+        .body::<admin::PasswordInput>()
+        .success(StatusCode::NO_CONTENT),
         Route::new(
             Method::DELETE,
             "/api/v1/accounts/{id}",
@@ -261,7 +317,8 @@ pub fn routes() -> Vec<Route> {
             "Record a 2nd- or 4th-quarter retention check-in",
             axum::routing::post(placements::check_in),
         )
-        .body::<model::RetentionCheck>(),
+        .body::<model::RetentionCheck>()
+        .conflict("that quarter has already been checked"),
     );
     r.extend(crud::routes::<model::Outreach>(
         OPERATOR, OPERATOR, "outreach",
@@ -286,7 +343,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(|| async {
             ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
+                StatusCode::NOT_FOUND,
                 "not_found",
                 None,
                 "no such route; see /api/v1/openapi.json",
@@ -294,13 +351,31 @@ pub fn router(state: AppState) -> Router {
         })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 None,
                 "this route does not take that method; see /api/v1/openapi.json",
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Every request, including 404s, 405s and refusals by the role check, is logged: a
+        // span with the method, URI and HTTP version, and one `info` line with the status and
+        // latency (server errors at `error`). Headers are never recorded, so the
+        // `Authorization` token cannot reach the log; tokens never travel in the URI.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(
+                    DefaultMakeSpan::new()
+                        .level(tracing::Level::INFO)
+                        .include_headers(false),
+                )
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(LatencyUnit::Millis)
+                        .include_headers(false),
+                ),
+        )
         .with_state(state)
 }
 

@@ -1,10 +1,13 @@
 //! The OpenAPI 3 document, generated from the route table and the types' `ToSchema` derives.
 
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::Json;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
+};
 use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Required,
@@ -12,7 +15,8 @@ use utoipa::openapi::{
 };
 
 use super::error::ErrorBody;
-use super::{routes, Access, AppState};
+use super::extract::MAX_PAGE;
+use super::{routes, Access, AppState, Route, MAX_BODY_BYTES};
 
 /// Adds a type's schema (and those it refers to) and returns its name.
 pub(super) type SchemaFn = fn(&mut Vec<(String, RefOr<Schema>)>) -> String;
@@ -22,6 +26,52 @@ pub(super) fn schema_of<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema
     T::schemas(out);
     out.push((name.clone(), T::schema()));
     name
+}
+
+/// The query parameters of a filter type, as [`super::Route::query`] records them.
+pub(super) type ParamsFn = fn() -> Vec<Parameter>;
+
+pub(super) fn query_params<F: utoipa::IntoParams>() -> Vec<Parameter> {
+    F::into_params(|| Some(ParameterIn::Query))
+}
+
+/// `limit` and `after`, taken by every list route.
+fn paging_params() -> [Parameter; 2] {
+    let limit = ParameterBuilder::new()
+        .name("limit")
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some("How many records to return"))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(MAX_PAGE as u64))
+                .default(Some(serde_json::json!(50))),
+        ))
+        .build();
+    let after = ParameterBuilder::new()
+        .name("after")
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(
+            "The last id of the previous page (its `next_after`); omit for the first page",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        ))
+        .build();
+    [limit, after]
+}
+
+fn success_description(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::CREATED => "Created; the body is the new record",
+        StatusCode::NO_CONTENT => "Done; no body",
+        _ => "Success",
+    }
 }
 
 fn http_method(m: &Method) -> HttpMethod {
@@ -36,6 +86,11 @@ fn http_method(m: &Method) -> HttpMethod {
 
 /// Builds the document for every route in [`routes`].
 pub(super) fn document() -> OpenApi {
+    build(routes())
+}
+
+/// Builds the document for the routes of `table`.
+fn build(table: Vec<Route>) -> OpenApi {
     let mut schemas = Vec::new();
     let error = schema_of::<ErrorBody>(&mut schemas);
     let error_response = |what: &str| {
@@ -50,19 +105,52 @@ pub(super) fn document() -> OpenApi {
             .build()
     };
     let mut paths = utoipa::openapi::Paths::new();
-    for route in routes() {
+    for route in table {
+        let has_id = route.path.contains("{id}");
+        let is_list = route.is_list();
         let mut op = OperationBuilder::new()
             .summary(Some(route.summary.clone()))
             .tag(route.tag)
             .response(
-                "200",
+                route.success.as_str(),
                 ResponseBuilder::new()
-                    .description("Success (201 for creation, 204 when there is no body)")
+                    .description(success_description(route.success))
                     .build(),
             )
-            .response("400", error_response("Malformed body or query"))
-            .response("404", error_response("No such record"))
-            .response("422", error_response("A field breaks a rule"));
+            .response(
+                "500",
+                error_response("The node failed; details are in its log"),
+            );
+        if route.body.is_some() || has_id || is_list {
+            op = op.response(
+                "400",
+                error_response(
+                    "A malformed body (`invalid_body`, `unreadable_body`), query (`invalid_query`) \
+                     or `{id}` (`invalid_path`)",
+                ),
+            );
+        }
+        if has_id {
+            op = op.response("404", error_response("No such record"));
+        }
+        if let Some(when) = route.conflict {
+            op = op.response("409", error_response(when));
+        }
+        if route.body.is_some() {
+            op = op
+                .response(
+                    "413",
+                    error_response(&format!(
+                        "The body is larger than {} KiB",
+                        MAX_BODY_BYTES / 1024
+                    )),
+                )
+                .response(
+                    "415",
+                    error_response("The body is not sent as `application/json`"),
+                )
+                .response("422", error_response("A field breaks a rule"));
+        }
         if let Access::Roles(roles) = route.access {
             let names: Vec<String> = roles
                 .iter()
@@ -77,17 +165,20 @@ pub(super) fn document() -> OpenApi {
                     error_response("The token's role may not use this route"),
                 );
         }
-        if route.path.contains("{id}") {
+        if has_id {
             op = op.parameter(
                 ParameterBuilder::new()
                     .name("id")
                     .parameter_in(ParameterIn::Path)
                     .required(Required::True)
-                    .schema(Some(
-                        utoipa::openapi::schema::ObjectBuilder::new()
-                            .schema_type(utoipa::openapi::schema::Type::Integer),
-                    )),
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer))),
             );
+        }
+        if is_list {
+            op = op.parameters(Some(paging_params()));
+        }
+        if let Some(params) = route.params {
+            op = op.parameters(Some(params()));
         }
         if let Some(body) = route.body {
             let name = body(&mut schemas);
@@ -130,4 +221,190 @@ pub(super) fn document() -> OpenApi {
 
 pub(super) async fn serve(State(_): State<AppState>) -> Json<OpenApi> {
     Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model;
+    use serde_json::Value;
+
+    fn as_json(doc: &OpenApi) -> Value {
+        serde_json::to_value(doc).expect("the document serializes")
+    }
+
+    fn operation<'a>(doc: &'a Value, route: &Route) -> &'a Value {
+        &doc["paths"][&route.path][route.method.as_str().to_lowercase()]
+    }
+
+    fn param_names(op: &Value) -> Vec<(String, String)> {
+        op["parameters"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| {
+                        (
+                            p["name"].as_str().unwrap_or_default().to_string(),
+                            p["in"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every `$ref` anywhere in `v`.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("$ref", Value::String(r)) => out.push(r.clone()),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    fn assert_refs_resolve(doc: &Value) {
+        let mut all = Vec::new();
+        refs(doc, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "$ref {r} names no schema in components"
+            );
+        }
+    }
+
+    /// The table as it is once every list route declares its filter type.
+    fn with_filters() -> Vec<Route> {
+        routes()
+            .into_iter()
+            .map(|r| {
+                if !r.is_list() {
+                    return r;
+                }
+                match r.path.trim_start_matches("/api/v1/") {
+                    "candidates" => r.query::<model::CandidateFilter>(),
+                    "employers" => r.query::<model::EmployerFilter>(),
+                    "providers" => r.query::<model::ProviderFilter>(),
+                    "programs" => r.query::<model::ProgramFilter>(),
+                    "openings" => r.query::<model::OpeningFilter>(),
+                    "assessments" => r.query::<model::AssessmentFilter>(),
+                    "vetting" => r.query::<model::VettingFilter>(),
+                    "placements" => r.query::<model::PlacementFilter>(),
+                    "outreach" => r.query::<model::OutreachFilter>(),
+                    _ => r,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn list_routes_document_paging_and_filters() {
+        let doc = as_json(&build(with_filters()));
+        let mut lists = Vec::new();
+        for route in with_filters() {
+            let names = param_names(operation(&doc, &route));
+            let paged = names.iter().any(|(n, at)| n == "limit" && at == "query")
+                && names.iter().any(|(n, at)| n == "after" && at == "query");
+            assert_eq!(
+                paged,
+                route.is_list(),
+                "{} {}: paging documented {paged}",
+                route.method,
+                route.path
+            );
+            if route.is_list() {
+                lists.push(route.path.clone());
+            }
+        }
+        for collection in [
+            "employers",
+            "providers",
+            "programs",
+            "openings",
+            "assessments",
+            "vetting",
+            "placements",
+            "outreach",
+            "candidates",
+            "tokens",
+            "accounts",
+        ] {
+            assert!(
+                lists.contains(&format!("/api/v1/{collection}")),
+                "{collection} should be a list route"
+            );
+        }
+        let limit = &doc["paths"]["/api/v1/employers"]["get"]["parameters"][0]["schema"];
+        assert_eq!(limit["minimum"], 1);
+        assert_eq!(limit["maximum"], 500);
+        assert_eq!(limit["default"], 50);
+        let candidates = param_names(&doc["paths"]["/api/v1/candidates"]["get"]);
+        for name in ["stage", "skill", "program_id"] {
+            assert!(
+                candidates.contains(&(name.to_string(), "query".to_string())),
+                "candidate filter {name} missing: {candidates:?}"
+            );
+        }
+        let employers = param_names(&doc["paths"]["/api/v1/employers"]["get"]);
+        assert!(employers.contains(&("committed".to_string(), "query".to_string())));
+        // Filters on enums refer to schemas the bodies register.
+        assert_refs_resolve(&doc);
+    }
+
+    #[test]
+    fn every_ref_resolves() {
+        assert_refs_resolve(&as_json(&document()));
+    }
+
+    #[test]
+    fn responses_match_what_the_handlers_answer() {
+        let doc = as_json(&document());
+        for route in routes() {
+            let what = format!("{} {}", route.method, route.path);
+            let responses = &operation(&doc, &route)["responses"];
+            let codes: Vec<&str> = responses
+                .as_object()
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let success: Vec<&str> = codes
+                .iter()
+                .copied()
+                .filter(|c| c.starts_with('2'))
+                .collect();
+            let expected = match (&route.method, route.path.as_str()) {
+                (&Method::POST, "/api/v1/auth/login") => "200",
+                (&Method::PUT, "/api/v1/accounts/{id}/password") => "204",
+                (&Method::POST, p) if !p.contains('{') => "201",
+                (&Method::DELETE, _) => "204",
+                _ => "200",
+            };
+            assert_eq!(success, [expected], "{what}");
+            assert!(codes.contains(&"500"), "{what}: no 500");
+            let body = route.body.is_some();
+            assert_eq!(codes.contains(&"413"), body, "{what}: 413");
+            assert_eq!(codes.contains(&"415"), body, "{what}: 415");
+            assert_eq!(codes.contains(&"422"), body, "{what}: 422");
+            assert_eq!(codes.contains(&"409"), route.conflict.is_some(), "{what}");
+            for code in codes.iter().filter(|c| !c.starts_with('2')) {
+                assert_eq!(
+                    responses[*code]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{what}: {code}"
+                );
+            }
+        }
+        let retention = &doc["paths"]["/api/v1/placements/{id}/retention"]["post"];
+        assert!(retention["responses"]["409"].is_object());
+    }
 }

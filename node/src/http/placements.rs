@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath};
 use super::AppState;
-use crate::model::{CheckError, Placement, Record, Resource, RetentionCheck};
+use crate::model::{Placement, Record, Resource, RetentionCheck};
 use crate::store::Table;
 
 pub(super) async fn check_in(
@@ -21,13 +21,13 @@ pub(super) async fn check_in(
         .store
         .commit(|tx| {
             let Some(mut p) = tx.get::<Record<Placement>>(Table::Placement, id)? else {
-                return Ok(Err(ApiError::not_found("placement", id)));
+                return Err(ApiError::not_found("placement", id));
             };
             if p.data.retention.iter().any(|r| r.quarter == check.quarter) {
-                return Ok(Err(ApiError::conflict(
+                return Err(ApiError::conflict(
                     Some("quarter".into()),
                     "this quarter has already been checked; replace the placement to correct it",
-                )));
+                ));
             }
             p.data.retention.push(check);
             // The same rules as a whole placement, reported against the check's own fields.
@@ -36,13 +36,12 @@ pub(super) async fn check_in(
                     .field
                     .split_once('.')
                     .map_or(e.field.clone(), |(_, f)| f.to_string());
-                return Ok(Err(ApiError::invalid(field, e.reason)));
+                return Err(ApiError::invalid(field, e.reason));
             }
             p.updated_at = now;
             tx.put(Table::Placement, id, &p)?;
-            Ok::<_, CheckError>(Ok(p))
+            Ok::<_, ApiError>(p)
         })
-        .await
-        .map_err(ApiError::from)??;
+        .await?;
     Ok(Json(record))
 }

@@ -49,7 +49,7 @@ pub trait Resource:
     /// The path segment under `/api/v1`: "employers".
     const COLLECTION: &'static str;
     /// Query parameters accepted by the list route.
-    type Filter: DeserializeOwned + Default + Send + Sync + 'static;
+    type Filter: DeserializeOwned + Default + utoipa::IntoParams + Send + Sync + 'static;
 
     /// Field-level checks that need no other record.
     fn validate(&self) -> Result<(), FieldError>;

@@ -100,19 +100,22 @@ impl Marker {
 
 impl Flusher {
     /// `applied` is the highest commit number applied to the tree so far.
-    pub(super) fn spawn(db: sled::Db, db_dir: &Path, applied: Arc<AtomicU64>) -> Flusher {
+    pub(super) fn spawn(
+        db: sled::Db,
+        db_dir: &Path,
+        applied: Arc<AtomicU64>,
+    ) -> Result<Flusher, StoreError> {
         let (queue, rx) = mpsc::channel::<Waiter>();
         let marker = Marker::new(db_dir);
         let log_path = db_dir.join("db");
         let thread = std::thread::Builder::new()
             .name("store-flusher".into())
             .spawn(move || run(db, &log_path, marker, applied, rx))
-            .map_err(|e| tracing::error!("cannot start the store flusher: {e}"))
-            .ok();
-        Flusher {
+            .map_err(|e| StoreError::Flush(format!("cannot start the flusher thread: {e}")))?;
+        Ok(Flusher {
             queue: Some(queue),
-            thread,
-        }
+            thread: Some(thread),
+        })
     }
 
     /// Returns once everything applied before the call is on disk.
@@ -152,26 +155,34 @@ fn run(
     let mut recorded = marker.read().unwrap_or(0);
     // Opened lazily, then kept: the flush path should not pay for opening files.
     let mut files: Option<(File, File)> = None;
+    // After a failed sync the kernel may have dropped the dirty pages, and a later sync can
+    // then report success for data that never reached the disk. So one failure is final:
+    // nothing is acknowledged again until the node restarts (and recovers from disk).
+    let mut failed: Option<String> = None;
     // Ends when every `Flusher` (and so every store handle) is gone.
     while let Ok(first) = rx.recv() {
         let mut waiters = vec![first];
         waiters.extend(rx.try_iter());
         // Read before flushing: every batch numbered up to here was applied already.
         let target = applied.load(Ordering::Acquire);
-        let result = flush(
-            &db,
-            log_path,
-            &marker,
-            &mut files,
-            target > recorded,
-            target,
-        );
+        let result = match &failed {
+            Some(e) => Err(format!("an earlier flush failed ({e}); restart the node")),
+            None => flush(
+                &db,
+                log_path,
+                &marker,
+                &mut files,
+                target > recorded,
+                target,
+            ),
+        };
         match &result {
             Ok(()) => recorded = recorded.max(target),
-            Err(e) => {
-                tracing::error!(error = %e, "store flush failed");
-                files = None;
+            Err(e) if failed.is_none() => {
+                tracing::error!(error = %e, "store flush failed: no write will be acknowledged until the node restarts");
+                failed = Some(e.clone());
             }
+            Err(_) => {}
         }
         for w in waiters {
             // The writer may have gone away (request cancelled); nothing to tell it then.

@@ -101,6 +101,31 @@ impl Table {
         Table::TokenByHash,
     ];
 
+    /// What a record of this table is called, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Table::Employer => "employer",
+            Table::Provider => "training provider",
+            Table::Program => "program",
+            Table::Candidate => "candidate",
+            Table::CandidatePersonal => "candidate's personal data",
+            Table::Opening => "opening",
+            Table::Assessment => "assessment",
+            Table::Vetting => "vetting interview",
+            Table::Placement => "placement",
+            Table::Outreach => "outreach record",
+            Table::Account => "account",
+            Table::Token => "token",
+            Table::Community => "community",
+            Table::Meta
+            | Table::Counter
+            | Table::Refs
+            | Table::FwdRefs
+            | Table::AccountByName
+            | Table::TokenByHash => "index entry",
+        }
+    }
+
     fn from_byte(b: u8) -> Option<Table> {
         Table::ALL.iter().copied().find(|t| *t as u8 == b)
     }
@@ -273,7 +298,7 @@ impl Store {
             return Err(StoreError::Lost { acknowledged, held });
         }
         let applied = Arc::new(AtomicU64::new(held));
-        let flusher = flusher::Flusher::spawn(db.clone(), path, applied.clone());
+        let flusher = flusher::Flusher::spawn(db.clone(), path, applied.clone())?;
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
@@ -318,12 +343,6 @@ impl Store {
         Ok((store, report))
     }
 
-    /// Writes the schema version into a fresh store.
-    pub async fn initialise(&self) -> Result<(), StoreError> {
-        self.commit(|tx| tx.put_meta("schema_version", &SCHEMA_VERSION))
-            .await
-    }
-
     fn check_schema(&self) -> Result<(), StoreError> {
         match self.get_meta::<u64>("schema_version")? {
             None => Err(StoreError::NotInitialised),
@@ -360,6 +379,17 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        Ok(self.stage_and_apply(f)?.0)
+    }
+
+    /// Returns the closure's result and whether anything was written.
+    fn stage_and_apply<R, E>(
+        &self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<R, E>,
+    ) -> Result<(R, bool), E>
+    where
+        E: From<StoreError>,
+    {
         // A poisoned lock only means another writer panicked while staging; the tree itself
         // is untouched (batches apply whole or not at all), so go on.
         let _guard = self
@@ -369,13 +399,14 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut tx = WriteTx::new(&self.inner.db);
         let out = f(&mut tx)?;
-        if !tx.is_empty() {
-            let seq = self.inner.applied.load(Ordering::Acquire) + 1;
-            tx.put_meta(COMMIT_SEQ, &seq)?;
-            tx.apply()?;
-            self.inner.applied.store(seq, Ordering::Release);
+        if tx.is_empty() {
+            return Ok((out, false));
         }
-        Ok(out)
+        let seq = self.inner.applied.load(Ordering::Acquire).saturating_add(1);
+        tx.put_meta(COMMIT_SEQ, &seq)?;
+        tx.apply()?;
+        self.inner.applied.store(seq, Ordering::Release);
+        Ok((out, true))
     }
 
     /// Applies a change atomically and returns once it is on disk. Concurrent callers share
@@ -387,8 +418,10 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let out = self.apply(f)?;
-        self.inner.flusher.wait_durable().await?;
+        let (out, wrote) = self.stage_and_apply(f)?;
+        if wrote {
+            self.inner.flusher.wait_durable().await?;
+        }
         Ok(out)
     }
 
@@ -404,10 +437,6 @@ impl Store {
             Some(v) => Ok(Some(decode_value(&k, &v)?)),
             None => Ok(None),
         }
-    }
-
-    pub fn exists(&self, table: Table, id: u64) -> Result<bool, StoreError> {
-        Ok(self.inner.db.contains_key(key(table, id))?)
     }
 
     pub fn get_meta<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
@@ -472,15 +501,6 @@ impl Store {
         })
     }
 
-    /// Counts the records that reference `target` (see [`WriteTx::set_refs`]), by source table.
-    pub fn referrers(
-        &self,
-        target: Table,
-        target_id: u64,
-    ) -> Result<Vec<(Table, u64)>, StoreError> {
-        referrers(&self.inner.db, target, target_id)
-    }
-
     /// SHA-256 over every key and value in key order (each length-prefixed, so boundaries
     /// cannot shift): two stores with the same digest hold the same bytes. Used to check
     /// that seeding is deterministic.
@@ -496,29 +516,6 @@ impl Store {
         }
         Ok(hasher.finalize().into())
     }
-}
-
-fn referrers(
-    tree: &sled::Tree,
-    target: Table,
-    target_id: u64,
-) -> Result<Vec<(Table, u64)>, StoreError> {
-    let mut out = Vec::new();
-    for item in tree.scan_prefix(refs_prefix(target, target_id)) {
-        let (k, _) = item?;
-        let tail = &k[10..];
-        let table = tail.first().and_then(|b| Table::from_byte(*b));
-        match (table, tail.len()) {
-            (Some(t), 9) => out.push((t, id_of(tail)?)),
-            _ => {
-                return Err(StoreError::Corrupt {
-                    key: describe_key(&k),
-                    reason: "malformed reference index entry".into(),
-                })
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn id_of(k: &[u8]) -> Result<u64, StoreError> {

@@ -97,7 +97,10 @@ impl<'a> WriteTx<'a> {
             Some(v) => decode_id(&k, &v)?,
             None => 0,
         };
-        let next = current + 1;
+        let next = current.checked_add(1).ok_or_else(|| StoreError::Corrupt {
+            key: hex::encode(&k),
+            reason: "the id counter is exhausted".into(),
+        })?;
         self.pending.insert(k, Some(next.to_be_bytes().to_vec()));
         Ok(next)
     }

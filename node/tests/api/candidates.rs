@@ -58,8 +58,22 @@ async fn operators_see_personal_data_and_reviewers_do_not() {
     assert_eq!(op["personal"]["name"], NAME);
     assert_eq!(op["personal"]["city"], CITY);
 
+    // An operator's note on a stage change may describe the person: operators only.
+    let note = format!("called {NAME} on {PHONE}");
+    let staged = check(
+        api.post(
+            &format!("{LIST}/{id}/stage"),
+            &api.operator,
+            json!({"stage": "assessed", "note": note}),
+        )
+        .await,
+        StatusCode::OK,
+    );
+    assert_eq!(staged["stage_history"][1]["note"], note.as_str());
+
     let one = check(api.get(&item(id), &api.reviewer).await, StatusCode::OK);
     assert_no_personal_data(&one);
+    assert_eq!(one["stage_history"][1]["stage"], "assessed");
     assert_eq!(
         one["profile"], op["profile"],
         "reviewers still see the profile"
