@@ -172,6 +172,14 @@ pub async fn revoke_token(store: &Store, id: u64) -> Result<bool, AuthError> {
         .await
 }
 
+/// Whether a token has expired (or is gone).
+pub fn token_expired(tx: &WriteTx<'_>, id: u64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    Ok(match tx.get::<Record<Token>>(Table::Token, id)? {
+        Some(t) => t.data.expires_at.is_some_and(|e| e <= now),
+        None => true,
+    })
+}
+
 /// Resolves a bearer secret to a caller; `None` if unknown, revoked or expired.
 pub fn authenticate(store: &Store, secret: &str) -> Result<Option<Caller>, StoreError> {
     let Some(id) = store.lookup(Table::TokenByHash, &hash_token(secret))? else {

@@ -81,11 +81,40 @@ pub struct RunArgs {
     /// Log filter (overrides the config file), e.g. debug.
     #[arg(long, env = "TECHHIRE_LOG")]
     pub log: Option<String>,
+    /// Log format (overrides the config file).
     #[arg(long, env = "TECHHIRE_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// sled's page cache in MiB (overrides the config file).
+    #[arg(long, env = "TECHHIRE_CACHE_CAPACITY_MB", value_name = "MIB")]
+    pub cache_capacity_mb: Option<u64>,
+    /// Check every record's checksum before serving (overrides the config file).
+    #[arg(long, env = "TECHHIRE_VERIFY_ON_START", value_name = "true|false")]
+    pub verify_on_start: Option<bool>,
     /// Community name used when the data folder has to be created.
     #[arg(long, default_value = "My TechHire community")]
     pub community: String,
+}
+
+impl RunArgs {
+    /// Puts the settings given as flags or `TECHHIRE_*` variables over the config file's.
+    /// (clap has already preferred a flag to its variable.)
+    pub fn apply_to(&self, config: &mut Config) {
+        if let Some(addr) = self.http_listen {
+            config.http.listen = addr;
+        }
+        if let Some(filter) = &self.log {
+            config.log.filter.clone_from(filter);
+        }
+        if let Some(format) = self.log_format {
+            config.log.format = format;
+        }
+        if let Some(mb) = self.cache_capacity_mb {
+            config.storage.cache_capacity_mb = mb;
+        }
+        if let Some(verify) = self.verify_on_start {
+            config.storage.verify_on_start = verify;
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,15 +235,7 @@ fn print_created(
 async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let dir = &args.dir.data_dir;
     let mut config: Config = node_dir::load_config(dir, args.config.as_deref())?;
-    if let Some(addr) = args.http_listen {
-        config.http.listen = addr;
-    }
-    if let Some(filter) = args.log {
-        config.log.filter = filter;
-    }
-    if let Some(format) = args.log_format {
-        config.log.format = format;
-    }
+    args.apply_to(&mut config);
     init_logging(&config.log.filter, config.log.format);
 
     let mut created = if node_dir::exists(dir) {
@@ -340,5 +361,53 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             println!("Token {id} revoked.");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_args(flags: &[&str]) -> RunArgs {
+        let argv = ["techhire", "run"].iter().chain(flags);
+        match Cli::try_parse_from(argv).expect("valid arguments").command {
+            Command::Run(args) => args,
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    /// The only test that sets these variables, so no other test sees them.
+    #[test]
+    fn storage_settings_file_then_environment_then_flags() {
+        let file = Config::parse(
+            "[storage]\ncache_capacity_mb = 512\nverify_on_start = true\n",
+            Path::new("test.toml"),
+        )
+        .expect("valid config");
+
+        let mut config = file.clone();
+        run_args(&[]).apply_to(&mut config);
+        assert_eq!(config, file, "nothing given: the file's settings stand");
+
+        std::env::set_var("TECHHIRE_CACHE_CAPACITY_MB", "64");
+        std::env::set_var("TECHHIRE_VERIFY_ON_START", "false");
+        let mut config = file.clone();
+        run_args(&[]).apply_to(&mut config);
+        assert_eq!(config.storage.cache_capacity_mb, 64);
+        assert!(!config.storage.verify_on_start);
+        assert_eq!(
+            config.storage.store_options().cache_capacity,
+            64 * 1024 * 1024
+        );
+
+        let mut config = file.clone();
+        run_args(&["--cache-capacity-mb", "32", "--verify-on-start", "true"]).apply_to(&mut config);
+        std::env::remove_var("TECHHIRE_CACHE_CAPACITY_MB");
+        std::env::remove_var("TECHHIRE_VERIFY_ON_START");
+        assert_eq!(config.storage.cache_capacity_mb, 32, "the flag wins");
+        assert!(config.storage.verify_on_start, "the flag wins");
+
+        let bad = Cli::try_parse_from(["techhire", "run", "--verify-on-start", "maybe"]);
+        assert!(bad.is_err(), "only true or false");
     }
 }

@@ -1,5 +1,6 @@
 //! Node settings: the TOML config file, then `TECHHIRE_*` environment variables, then
-//! command-line flags (the CLI applies the last two; see [`crate::cli`]).
+//! command-line flags (`techhire run` applies the last two over the file; see
+//! [`crate::cli::RunArgs::apply_to`]).
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -56,10 +56,26 @@ pub async fn init(dir: &Path, community: &str, region: Option<&str>) -> anyhow::
     community
         .validate()
         .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.reason))?;
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("restricting {}", dir.display()))?;
+    // Only a folder made here is restricted: `--data-dir .` must not chmod someone's home.
+    if !dir.exists() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
+    match create_node_files(dir, &community).await {
+        Ok(created) => Ok(created),
+        Err(e) => {
+            // Half a node would block both a retry (it "exists") and a start (no database).
+            for file in [KEY_FILE, CONFIG_FILE] {
+                let _ = fs::remove_file(dir.join(file));
+            }
+            let _ = fs::remove_dir_all(dir.join(DB_DIR));
+            Err(e)
+        }
+    }
+}
 
+async fn create_node_files(dir: &Path, community: &Community) -> anyhow::Result<Created> {
     let keypair = NodeKeypair::generate();
     let mut key_file = fs::OpenOptions::new()
         .write(true)
@@ -80,7 +96,7 @@ pub async fn init(dir: &Path, community: &str, region: Option<&str>) -> anyhow::
     let operator_token = store
         .commit(|tx| {
             tx.put_meta("schema_version", &crate::store::SCHEMA_VERSION)?;
-            tx.put_meta("community", &community)?;
+            tx.put_meta("community", community)?;
             let admin = Account {
                 username: "admin".into(),
                 role: Role::Operator,

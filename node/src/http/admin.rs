@@ -177,11 +177,33 @@ fn account_view(r: Record<Account>) -> AccountView {
     }
 }
 
+/// Each argon2 run takes ~19 MiB and most of a core: at most this many run at once, so a
+/// burst of sign-ins (from anyone: login is public) cannot exhaust the node's memory.
+static ARGON2_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Runs an argon2 job off the async threads, waiting for a free slot (at most 10 s).
+async fn argon2_job<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    let busy = || {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            None,
+            "too many sign-ins at once; try again in a moment",
+        )
+    };
+    let _slot = tokio::time::timeout(std::time::Duration::from_secs(10), ARGON2_SLOTS.acquire())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|e| ApiError::internal("password hashing task", e))
+}
+
 async fn hash(password: String) -> ApiResult<String> {
     auth::check_password_strength("password", &password)?;
-    tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| ApiError::internal("password hashing task", e))?
+    argon2_job(move || auth::hash_password(&password))
+        .await?
         .map_err(ApiError::from)
 }
 
@@ -302,14 +324,13 @@ pub(super) async fn login(
     };
     // Unknown users and accounts without a password cost the same argon2 run as a real
     // check, so response times do not tell which usernames exist.
-    let phc = account
-        .as_ref()
-        .and_then(|a| a.data.password_hash.clone())
-        .unwrap_or_else(|| auth::DUMMY_HASH.clone());
+    let phc = account.as_ref().and_then(|a| a.data.password_hash.clone());
     let password = input.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
-        .await
-        .map_err(|e| ApiError::internal("password check task", e))?;
+    let ok = argon2_job(move || {
+        let phc = phc.as_deref().unwrap_or(auth::DUMMY_HASH.as_str());
+        auth::verify_password(&password, phc)
+    })
+    .await?;
     let account = match account {
         Some(a) if ok && a.data.password_hash.is_some() => a,
         _ => return Err(refused()),

@@ -129,18 +129,22 @@ async fn list(
 ) -> ApiResult<Response> {
     let (paging, rest) = split_paging(&query)?;
     let filter: CandidateFilter = parse_query(&rest)?;
-    let page = state.store.list::<Record<Candidate>>(
-        Table::Candidate,
-        paging.after,
-        paging.limit,
-        |c| c.data.matches(&filter),
-    )?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|r| view(&state.store, &caller, r))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(page_json(items, page.next_after))
+    let (items, next_after) = super::blocking(move || {
+        let page = state.store.list::<Record<Candidate>>(
+            Table::Candidate,
+            paging.after,
+            paging.limit,
+            |c| c.data.matches(&filter),
+        )?;
+        let items = page
+            .items
+            .into_iter()
+            .map(|r| view(&state.store, &caller, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((items, page.next_after))
+    })
+    .await?;
+    Ok(page_json(items, next_after))
 }
 
 async fn read_one(

@@ -86,11 +86,15 @@ async fn list<R: Resource>(
 ) -> ApiResult<Response> {
     let (paging, rest) = split_paging(&query)?;
     let filter: R::Filter = parse_query(&rest)?;
-    let page = state
-        .store
-        .list::<Record<R>>(R::TABLE, paging.after, paging.limit, |r| {
-            owns(&caller, &r.data) && r.data.matches(&filter)
-        })?;
+    let page = super::blocking(move || {
+        state
+            .store
+            .list::<Record<R>>(R::TABLE, paging.after, paging.limit, |r| {
+                owns(&caller, &r.data) && r.data.matches(&filter)
+            })
+            .map_err(ApiError::from)
+    })
+    .await?;
     Ok(page_json(page.items, page.next_after))
 }
 
@@ -169,6 +173,7 @@ async fn remove<R: Resource>(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<StatusCode> {
+    let now = Utc::now();
     state
         .store
         .commit(|tx| {
@@ -176,7 +181,15 @@ async fn remove<R: Resource>(
                 Some(old) if owns(&caller, &old.data) => {}
                 _ => return Err(ApiError::not_found(R::NAME, id)),
             }
-            let referrers = tx.referrers(R::TABLE, id)?;
+            let mut referrers = Vec::new();
+            for (table, rid) in tx.referrers(R::TABLE, id)? {
+                // An expired session no longer holds its employer or account in place.
+                if table == Table::Token && crate::auth::token_expired(tx, rid, now)? {
+                    tx.set_refs(table, rid, &[])?;
+                    continue;
+                }
+                referrers.push((table, rid));
+            }
             if !referrers.is_empty() {
                 return Err(referenced(R::NAME, &referrers));
             }

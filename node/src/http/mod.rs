@@ -111,10 +111,6 @@ impl Route {
 
     /// Documents the filter parameters `F` of a list route (its `limit` and `after` are
     /// documented for every list route already).
-    #[allow(
-        dead_code,
-        reason = "for the list routes of crud.rs and candidates.rs, which declare their filters"
-    )]
     pub(super) fn query<F: utoipa::IntoParams>(mut self) -> Route {
         self.params = Some(openapi::query_params::<F>);
         self
@@ -418,6 +414,15 @@ async fn authorize(State(gate): State<Gate>, mut req: Request, next: Next) -> Re
     }
     req.extensions_mut().insert::<Caller>(caller);
     next.run(req).await
+}
+
+/// Runs a store scan off the async threads, so a long list does not stall other requests.
+async fn blocking<T: Send + 'static>(
+    job: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|e| ApiError::internal("list task", e))?
 }
 
 /// The body of every list route.

@@ -70,12 +70,25 @@ impl Resource for Placement {
         }
         items("retention", &self.retention, 2)?;
         for (i, r) in self.retention.iter().enumerate() {
-            if r.checked_on < self.start_date {
+            // The 2nd quarter after the start begins 3 months in, the 4th 9 months in.
+            let months = match r.quarter {
+                RetentionQuarter::Q2 => 3,
+                RetentionQuarter::Q4 => 9,
+            };
+            let opens = self
+                .start_date
+                .checked_add_months(chrono::Months::new(months))
+                .unwrap_or(self.start_date);
+            if r.checked_on < opens {
                 return Err(FieldError::new(
                     format!("retention[{i}].checked_on"),
-                    format!("is before the start date ({})", self.start_date),
+                    format!(
+                        "is before the {:?} check-in can be made ({opens}, {months} months after the start date)",
+                        r.quarter
+                    ),
                 ));
             }
+            plausible_date(&format!("retention[{i}].checked_on"), r.checked_on)?;
             if self.retention[..i].iter().any(|o| o.quarter == r.quarter) {
                 return Err(FieldError::new(
                     format!("retention[{i}].quarter"),

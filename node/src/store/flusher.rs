@@ -82,7 +82,7 @@ impl Marker {
 
     /// Twelve bytes rewritten in place sit in one disk sector, which devices write whole;
     /// the checksum catches it if one ever did not.
-    fn write(file: &File, seq: u64) -> io::Result<()> {
+    pub(super) fn write(file: &File, seq: u64) -> io::Result<()> {
         let mut bytes = [0u8; 12];
         bytes[..8].copy_from_slice(&seq.to_be_bytes());
         bytes[8..].copy_from_slice(&crc32fast::hash(&seq.to_be_bytes()).to_be_bytes());

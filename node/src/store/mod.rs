@@ -246,6 +246,9 @@ impl Default for StoreOptions {
     }
 }
 
+/// Most records one [`Store::list`] call reads.
+pub const MAX_SCAN: usize = 20_000;
+
 /// A page of records in key order.
 #[derive(Debug)]
 pub struct Page<T> {
@@ -457,7 +460,8 @@ impl Store {
     }
 
     /// Records of `table` in id order, starting after `after`, keeping those `keep` accepts,
-    /// at most `limit` of them.
+    /// at most `limit` of them. Reads at most [`MAX_SCAN`] records: a page can then hold
+    /// fewer than `limit` items (even none) while `next_after` says there is more.
     pub fn list<T: DeserializeOwned>(
         &self,
         table: Table,
@@ -480,9 +484,24 @@ impl Store {
         let end = [table as u8 + 1];
         let mut items = Vec::new();
         let mut last = None;
-        for item in self.inner.db.range(start.to_vec()..end.to_vec()) {
+        let mut last_read = None;
+        for (scanned, item) in self
+            .inner
+            .db
+            .range(start.to_vec()..end.to_vec())
+            .enumerate()
+        {
             let (k, v) = item?;
             let id = id_of(&k)?;
+            if scanned == MAX_SCAN {
+                // A filter that matches little must not read a million records in one
+                // request: hand back what was found and where to go on.
+                return Ok(Page {
+                    items,
+                    next_after: last_read,
+                });
+            }
+            last_read = Some(id);
             let value: T = decode_value(&k, &v)?;
             if keep(&value) {
                 if items.len() == limit {
@@ -528,4 +547,91 @@ fn decode_id(k: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
         reason: "expected an 8-byte id".into(),
     })?;
     Ok(u64::from_be_bytes(arr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("db"), &StoreOptions::default()).expect("open");
+        (dir, store)
+    }
+
+    #[test]
+    fn a_failed_change_writes_nothing() {
+        let (_dir, store) = temp_store();
+        let result: Result<(), StoreError> = store.apply(|tx| {
+            let id = tx.next_id(Table::Outreach)?;
+            tx.put(Table::Outreach, id, &"half")?;
+            Err(StoreError::FlusherGone)
+        });
+        assert!(result.is_err());
+        assert!(store
+            .get::<String>(Table::Outreach, 1)
+            .expect("read")
+            .is_none());
+        let id = store
+            .apply(|tx| tx.next_id(Table::Outreach))
+            .expect("next id");
+        assert_eq!(id, 1, "the refused change must not have used up an id");
+    }
+
+    #[test]
+    fn long_scans_stop_and_say_where_to_go_on() {
+        let (_dir, store) = temp_store();
+        let total = MAX_SCAN as u64 + 500;
+        for chunk in (1..=total).collect::<Vec<_>>().chunks(1000) {
+            store
+                .apply(|tx| {
+                    for id in chunk {
+                        tx.put(Table::Outreach, *id, id)?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
+                .expect("write");
+        }
+        let first = store
+            .list::<u64>(Table::Outreach, None, 10, |v| *v == total)
+            .expect("list");
+        assert!(first.items.is_empty());
+        assert_eq!(first.next_after, Some(MAX_SCAN as u64));
+        let second = store
+            .list::<u64>(Table::Outreach, first.next_after, 10, |v| *v == total)
+            .expect("list");
+        assert_eq!(second.items, vec![total]);
+        assert_eq!(second.next_after, None);
+    }
+
+    #[tokio::test]
+    async fn a_store_that_lost_acknowledged_commits_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("db");
+        {
+            let store = Store::open(&path, &StoreOptions::default()).expect("open");
+            for i in 0..3u64 {
+                store
+                    .commit(|tx| tx.put(Table::Outreach, i + 1, &i))
+                    .await
+                    .expect("commit");
+            }
+        }
+        // As if sled's recovery had cut off the last commits: the marker is ahead.
+        let marker = flusher::Marker::new(&path);
+        assert_eq!(marker.read().expect("marker"), 3);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path.join(flusher::MARKER_FILE))
+            .expect("marker file");
+        flusher::Marker::write(&f, 5).expect("rewrite marker");
+        match Store::open(&path, &StoreOptions::default()) {
+            Err(StoreError::Lost {
+                acknowledged: 5,
+                held: 3,
+            }) => {}
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a store missing acknowledged commits was opened"),
+        }
+    }
 }
