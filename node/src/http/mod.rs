@@ -368,7 +368,7 @@ pub fn router(state: AppState) -> Router {
                 .on_response(
                     DefaultOnResponse::new()
                         .level(tracing::Level::INFO)
-                        .latency_unit(LatencyUnit::Millis)
+                        .latency_unit(LatencyUnit::Micros)
                         .include_headers(false),
                 ),
         )

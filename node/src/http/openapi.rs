@@ -68,7 +68,7 @@ fn paging_params() -> [Parameter; 2] {
 
 fn success_description(status: StatusCode) -> &'static str {
     match status {
-        StatusCode::CREATED => "Created; the body is the new record",
+        StatusCode::CREATED => "Created",
         StatusCode::NO_CONTENT => "Done; no body",
         _ => "Success",
     }
@@ -121,13 +121,20 @@ fn build(table: Vec<Route>) -> OpenApi {
                 "500",
                 error_response("The node failed; details are in its log"),
             );
-        if route.body.is_some() || has_id || is_list {
+        let mut malformed = Vec::new();
+        if route.body.is_some() {
+            malformed.push("body (`invalid_body`, `unreadable_body`)");
+        }
+        if is_list || route.params.is_some() {
+            malformed.push("query (`invalid_query`)");
+        }
+        if has_id {
+            malformed.push("`{id}` (`invalid_path`)");
+        }
+        if !malformed.is_empty() {
             op = op.response(
                 "400",
-                error_response(
-                    "A malformed body (`invalid_body`, `unreadable_body`), query (`invalid_query`) \
-                     or `{id}` (`invalid_path`)",
-                ),
+                error_response(&format!("A malformed {}", malformed.join(" or "))),
             );
         }
         if has_id {

@@ -130,16 +130,10 @@ impl Table {
         Table::ALL.iter().copied().find(|t| *t as u8 == b)
     }
 
-    /// Tables whose values are raw bytes (indexes and counters), not checksummed JSON.
-    fn is_raw(self) -> bool {
-        matches!(
-            self,
-            Table::Counter
-                | Table::Refs
-                | Table::FwdRefs
-                | Table::AccountByName
-                | Table::TokenByHash
-        )
+    /// The reverse-reference index keeps everything in its keys; its values are empty.
+    /// Every other value carries a checksum.
+    fn is_key_only(self) -> bool {
+        self == Table::Refs
     }
 }
 
@@ -207,6 +201,18 @@ fn decode_value<T: DeserializeOwned>(k: &[u8], raw: &[u8]) -> Result<T, StoreErr
     };
     check_value(k, raw)?;
     serde_json::from_slice(&raw[4..]).map_err(|e| corrupt(format!("undecodable value: {e}")))
+}
+
+/// An index value (an id, a list of references) with its checksum: `crc32 BE | bytes`.
+fn seal(bytes: &[u8]) -> Vec<u8> {
+    let mut out = crc32fast::hash(bytes).to_be_bytes().to_vec();
+    out.extend_from_slice(bytes);
+    out
+}
+
+fn unseal<'a>(k: &[u8], raw: &'a [u8]) -> Result<&'a [u8], StoreError> {
+    check_value(k, raw)?;
+    Ok(&raw[4..])
 }
 
 fn check_value(k: &[u8], raw: &[u8]) -> Result<(), StoreError> {
@@ -368,7 +374,14 @@ impl Store {
                     reason: "unknown key prefix".into(),
                 });
             };
-            if !table.is_raw() {
+            if table.is_key_only() {
+                if !v.is_empty() {
+                    return Err(StoreError::Corrupt {
+                        key: describe_key(&k),
+                        reason: "a key-only index entry has a value".into(),
+                    });
+                }
+            } else {
                 check_value(&k, &v)?;
             }
             report.records += 1;
@@ -454,7 +467,7 @@ impl Store {
     pub fn lookup(&self, index: Table, name: &[u8]) -> Result<Option<u64>, StoreError> {
         let k = named_key(index, name);
         match self.inner.db.get(&k)? {
-            Some(v) => Ok(Some(decode_id(&k, &v)?)),
+            Some(v) => Ok(Some(decode_id(&k, unseal(&k, &v)?)?)),
             None => Ok(None),
         }
     }
@@ -602,6 +615,36 @@ mod tests {
             .expect("list");
         assert_eq!(second.items, vec![total]);
         assert_eq!(second.next_after, None);
+    }
+
+    #[test]
+    fn damaged_index_entries_are_errors_not_ids() {
+        let (_dir, store) = temp_store();
+        store
+            .apply(|tx| {
+                tx.index_put(Table::TokenByHash, b"hash", 7);
+                Ok::<_, StoreError>(())
+            })
+            .expect("write");
+        assert_eq!(store.lookup(Table::TokenByHash, b"hash").expect("read"), Some(7));
+        let mut raw = store
+            .inner
+            .db
+            .get(named_key(Table::TokenByHash, b"hash"))
+            .expect("read")
+            .expect("present")
+            .to_vec();
+        raw[11] ^= 1; // the id's last byte: 7 would read as 6
+        store
+            .inner
+            .db
+            .insert(named_key(Table::TokenByHash, b"hash"), raw)
+            .expect("damage");
+        assert!(matches!(
+            store.lookup(Table::TokenByHash, b"hash"),
+            Err(StoreError::Corrupt { .. })
+        ));
+        assert!(matches!(store.verify_all(), Err(StoreError::Corrupt { .. })));
     }
 
     #[tokio::test]

@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{
-    decode_id, decode_value, encode_value, fwd_key, key, named_key, refs_key, refs_prefix,
-    StoreError, Table,
+    decode_id, decode_value, encode_value, fwd_key, key, named_key, refs_key, refs_prefix, seal,
+    unseal, StoreError, Table,
 };
 
 /// A change being staged under the store's write lock. See [`super::Store::commit`].
@@ -94,21 +94,21 @@ impl<'a> WriteTx<'a> {
     pub fn next_id(&mut self, table: Table) -> Result<u64, StoreError> {
         let k = named_key(Table::Counter, &[table as u8]);
         let current = match self.raw_get(&k)? {
-            Some(v) => decode_id(&k, &v)?,
+            Some(v) => decode_id(&k, unseal(&k, &v)?)?,
             None => 0,
         };
         let next = current.checked_add(1).ok_or_else(|| StoreError::Corrupt {
             key: hex::encode(&k),
             reason: "the id counter is exhausted".into(),
         })?;
-        self.pending.insert(k, Some(next.to_be_bytes().to_vec()));
+        self.pending.insert(k, Some(seal(&next.to_be_bytes())));
         Ok(next)
     }
 
     /// Points `name` in a name index at `id`.
     pub fn index_put(&mut self, index: Table, name: &[u8], id: u64) {
         self.pending
-            .insert(named_key(index, name), Some(id.to_be_bytes().to_vec()));
+            .insert(named_key(index, name), Some(seal(&id.to_be_bytes())));
     }
 
     pub fn index_delete(&mut self, index: Table, name: &[u8]) {
@@ -118,7 +118,7 @@ impl<'a> WriteTx<'a> {
     pub fn lookup(&self, index: Table, name: &[u8]) -> Result<Option<u64>, StoreError> {
         let k = named_key(index, name);
         match self.raw_get(&k)? {
-            Some(v) => Ok(Some(decode_id(&k, &v)?)),
+            Some(v) => Ok(Some(decode_id(&k, unseal(&k, &v)?)?)),
             None => Ok(None),
         }
     }
@@ -145,16 +145,17 @@ impl<'a> WriteTx<'a> {
         if fwd.is_empty() {
             self.pending.insert(fk, None);
         } else {
-            self.pending.insert(fk, Some(fwd));
+            self.pending.insert(fk, Some(seal(&fwd)));
         }
         Ok(())
     }
 
     fn forward_refs(&self, source: Table, source_id: u64) -> Result<Vec<(Table, u64)>, StoreError> {
         let fk = fwd_key(source, source_id);
-        let Some(raw) = self.raw_get(&fk)? else {
+        let Some(sealed) = self.raw_get(&fk)? else {
             return Ok(Vec::new());
         };
+        let raw = unseal(&fk, &sealed)?;
         if raw.len() % 9 != 0 {
             return Err(StoreError::Corrupt {
                 key: hex::encode(&fk),
