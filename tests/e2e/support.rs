@@ -29,6 +29,8 @@ pub(crate) fn techhire(args: &[&str]) -> Command {
         "TECHHIRE_CONFIG",
         "TECHHIRE_LOG",
         "TECHHIRE_LOG_FORMAT",
+        "TECHHIRE_CACHE_CAPACITY_MB",
+        "TECHHIRE_VERIFY_ON_START",
     ] {
         cmd.env_remove(var);
     }

@@ -73,7 +73,8 @@ pub(super) fn routes() -> Vec<Route> {
             "Move a candidate to a pipeline stage",
             post(set_stage),
         )
-        .body::<StageInput>(),
+        .body::<StageInput>()
+        .conflict("the candidate is already in that stage"),
         Route::new(
             Method::PUT,
             "/api/v1/candidates/{id}/consent",
@@ -90,7 +91,9 @@ pub(super) fn routes() -> Vec<Route> {
             t,
             "Withdraw consent to share",
             delete(withdraw_consent),
-        ),
+        )
+        .success(StatusCode::OK)
+        .conflict("the candidate has no consent in force to withdraw"),
     ]
 }
 

@@ -65,7 +65,8 @@ pub(super) fn routes<R: Resource>(read: Access, write: Access, tag: &'static str
             tag,
             format!("Delete a {n}"),
             delete(remove::<R>),
-        ),
+        )
+        .conflict("other records still refer to this one; the reason names them"),
     ]
 }
 

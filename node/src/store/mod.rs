@@ -626,7 +626,10 @@ mod tests {
                 Ok::<_, StoreError>(())
             })
             .expect("write");
-        assert_eq!(store.lookup(Table::TokenByHash, b"hash").expect("read"), Some(7));
+        assert_eq!(
+            store.lookup(Table::TokenByHash, b"hash").expect("read"),
+            Some(7)
+        );
         let mut raw = store
             .inner
             .db
@@ -644,7 +647,10 @@ mod tests {
             store.lookup(Table::TokenByHash, b"hash"),
             Err(StoreError::Corrupt { .. })
         ));
-        assert!(matches!(store.verify_all(), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            store.verify_all(),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[tokio::test]
