@@ -68,7 +68,7 @@ pub struct Route {
     /// The route's filter query parameters (paging is added for every list route).
     pub params: Option<openapi::ParamsFn>,
     /// The status of a successful answer: 201 for a POST on a collection, 204 for a
-    /// DELETE, 200 otherwise, unless set with [`Route::success`].
+    /// DELETE, 200 otherwise, unless the route table says otherwise.
     pub success: StatusCode,
     /// When the route answers 409, for the OpenAPI document; `None` if it never does.
     pub conflict: Option<&'static str>,
