@@ -99,9 +99,14 @@ fn main() {
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (target, serving) = server_rt.block_on(async {
-        let created = node_dir::init(&dir, "Bench County, AL", Some("AL"))
-            .await
-            .expect("creating the node");
+        let created = node_dir::init(
+            &dir,
+            "Bench County, AL",
+            Some("AL"),
+            &techhire_node::store::StoreOptions::default(),
+        )
+        .await
+        .expect("creating the node");
         let store = created.store.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -168,7 +168,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             region,
         } => {
             init_logging("info", LogFormat::Text);
-            let created = node_dir::init(&dir.data_dir, &community, region.as_deref()).await?;
+            let created = node_dir::init(
+                &dir.data_dir,
+                &community,
+                region.as_deref(),
+                &Config::default().storage.store_options(),
+            )
+            .await?;
             print_created(&dir.data_dir, &created, None)?;
             Ok(())
         }
@@ -241,7 +247,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let mut created = if node_dir::exists(dir) {
         None
     } else {
-        Some(node_dir::init(dir, &args.community, None).await?)
+        Some(node_dir::init(dir, &args.community, None, &config.storage.store_options()).await?)
     };
     let keypair = node_dir::read_key(dir)?;
     let started = std::time::Instant::now();

@@ -40,7 +40,12 @@ pub fn exists(dir: &Path) -> bool {
 
 /// Creates a node in `dir`: key, config, database, the community record and a first
 /// operator account with a token. Refuses to touch a folder that already holds a node.
-pub async fn init(dir: &Path, community: &str, region: Option<&str>) -> anyhow::Result<Created> {
+pub async fn init(
+    dir: &Path,
+    community: &str,
+    region: Option<&str>,
+    opts: &StoreOptions,
+) -> anyhow::Result<Created> {
     if exists(dir) {
         bail!(
             "{} already holds a node; refusing to overwrite it (use another --data-dir)",
@@ -62,7 +67,7 @@ pub async fn init(dir: &Path, community: &str, region: Option<&str>) -> anyhow::
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .with_context(|| format!("restricting {}", dir.display()))?;
     }
-    match create_node_files(dir, &community).await {
+    match create_node_files(dir, &community, opts).await {
         Ok(created) => Ok(created),
         Err(e) => {
             // Half a node would block both a retry (it "exists") and a start (no database).
@@ -75,7 +80,11 @@ pub async fn init(dir: &Path, community: &str, region: Option<&str>) -> anyhow::
     }
 }
 
-async fn create_node_files(dir: &Path, community: &Community) -> anyhow::Result<Created> {
+async fn create_node_files(
+    dir: &Path,
+    community: &Community,
+    opts: &StoreOptions,
+) -> anyhow::Result<Created> {
     let keypair = NodeKeypair::generate();
     let mut key_file = fs::OpenOptions::new()
         .write(true)
@@ -90,8 +99,7 @@ async fn create_node_files(dir: &Path, community: &Community) -> anyhow::Result<
     fs::write(&config_path, config::EXAMPLE)
         .with_context(|| format!("writing {}", config_path.display()))?;
 
-    let store = Store::open(&dir.join(DB_DIR), &StoreOptions::default())
-        .context("creating the database")?;
+    let store = Store::open(&dir.join(DB_DIR), opts).context("creating the database")?;
     let now = Utc::now();
     let operator_token = store
         .commit(|tx| {
