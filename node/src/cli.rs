@@ -244,14 +244,14 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     args.apply_to(&mut config);
     init_logging(&config.log.filter, config.log.format);
 
-    let mut created = if node_dir::exists(dir) {
+    let created = if node_dir::exists(dir) {
         None
     } else {
         Some(node_dir::init(dir, &args.community, None, &config.storage.store_options()).await?)
     };
     let keypair = node_dir::read_key(dir)?;
     let started = std::time::Instant::now();
-    let (store, report) = match created.as_mut() {
+    let (store, report) = match &created {
         Some(c) => {
             let report = c.store.verify_all()?;
             (c.store.clone(), report)
@@ -277,7 +277,6 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, node_key = %keypair.public(), "serving");
 
     let state = server::state(store.clone(), keypair.public().to_string());
-    drop(created);
     server::serve(listener, state, shutdown)
         .await
         .context("serving HTTP")?;
