@@ -13,4 +13,5 @@ pub mod model;
 pub mod node_dir;
 pub mod seed;
 pub mod server;
+pub mod skills;
 pub mod store;

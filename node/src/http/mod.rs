@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 mod openapi;
 mod placements;
+mod skills;
 
 use std::sync::Arc;
 
@@ -130,7 +131,8 @@ impl Route {
 
     /// Whether this is a paged list (`GET /api/v1/<collection>` answering `{items, next_after}`).
     pub fn is_list(&self) -> bool {
-        const NOT_LISTS: [&str; 4] = [
+        const NOT_LISTS: [&str; 5] = [
+            "/api/v1/skills",
             "/healthz",
             "/api/v1/openapi.json",
             "/api/v1/whoami",
@@ -175,6 +177,15 @@ pub fn routes() -> Vec<Route> {
             "The caller's role",
             get(admin::whoami),
         ),
+        Route::new(
+            Method::GET,
+            "/api/v1/skills",
+            ANY_ROLE,
+            "skills",
+            "Autocomplete skills from the taxonomy: `q` (1-100 characters), `limit` (1-50, default 10)",
+            get(skills::autocomplete),
+        )
+        .query::<skills::SkillQuery>(),
         Route::new(
             Method::POST,
             "/api/v1/auth/login",

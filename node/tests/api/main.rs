@@ -7,4 +7,5 @@ mod candidates;
 mod crud;
 mod roles;
 mod scoping;
+mod skills;
 mod support;

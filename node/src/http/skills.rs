@@ -1,0 +1,148 @@
+//! `GET /api/v1/skills`: autocomplete over the skills taxonomy.
+
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{parse_query, RawQuery};
+use crate::skills::Taxonomy;
+
+/// The longest query, in characters.
+pub(super) const MAX_QUERY_CHARS: usize = 100;
+/// The most suggestions one request may ask for.
+pub(super) const MAX_LIMIT: usize = 50;
+const DEFAULT_LIMIT: usize = 10;
+
+/// The query of `GET /api/v1/skills`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SkillQuery {
+    /// What has been typed so far (1 to 100 characters); case, spaces and punctuation are
+    /// ignored, small typos forgiven.
+    q: String,
+    /// How many suggestions to return, best first.
+    #[param(minimum = 1, maximum = 50, default = 10)]
+    limit: Option<usize>,
+}
+
+/// The answer: suggestions, best first.
+#[derive(Debug, Serialize)]
+pub(super) struct SkillsBody<'a> {
+    items: Vec<SkillItem<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct SkillItem<'a> {
+    id: &'a str,
+    label: &'a str,
+    /// `languages`, `web`, `data`, `cloud`, `networking`, `security`, `it-support`,
+    /// `qa-testing`, `tools-practices` or `soft`.
+    category: &'static str,
+    soft: bool,
+    soc_codes: &'a [&'static str],
+    /// The label or alias that matched the query.
+    matched: &'a str,
+}
+
+/// Checks the query; the errors name the parameter at fault.
+fn validate(query: &str) -> ApiResult<(String, usize)> {
+    let SkillQuery { q, limit } = parse_query(query)?;
+    let chars = q.trim().chars().count();
+    if chars == 0 || q.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::bad_query(
+            Some("q".into()),
+            format!("must be 1 to {MAX_QUERY_CHARS} characters"),
+        ));
+    }
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(l) if (1..=MAX_LIMIT).contains(&l) => l,
+        Some(_) => {
+            return Err(ApiError::bad_query(
+                Some("limit".into()),
+                format!("must be a whole number from 1 to {MAX_LIMIT}"),
+            ))
+        }
+    };
+    Ok((q, limit))
+}
+
+/// Suggests skills for what has been typed so far. The taxonomy is held in memory and a
+/// search takes microseconds, so it runs on the async thread.
+pub(super) async fn autocomplete(
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<SkillsBody<'static>>> {
+    let (q, limit) = validate(&query)?;
+    let items = Taxonomy::builtin()
+        .suggest(&q, limit)
+        .into_iter()
+        .map(|s| SkillItem {
+            id: &s.skill.id,
+            label: &s.skill.label,
+            category: s.skill.category.as_str(),
+            soft: s.skill.is_soft(),
+            soc_codes: &s.skill.soc,
+            matched: s.matched,
+        })
+        .collect();
+    Ok(Json(SkillsBody { items }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(query: &str) -> Option<String> {
+        match validate(query) {
+            Ok(v) => panic!("{query:?} was accepted as {v:?}"),
+            Err(e) => e.body.field,
+        }
+    }
+
+    #[test]
+    fn the_query_is_checked_field_by_field() {
+        assert_eq!(validate("q=jav").ok(), Some(("jav".to_string(), 10)));
+        assert_eq!(
+            validate("q=jav&limit=50").ok(),
+            Some(("jav".to_string(), 50))
+        );
+        assert_eq!(validate("limit=1&q=c%23").ok(), Some(("c#".to_string(), 1)));
+        assert_eq!(field("").as_deref(), Some("q"));
+        assert_eq!(field("limit=5").as_deref(), Some("q"));
+        assert_eq!(field("q=").as_deref(), Some("q"));
+        assert_eq!(field("q=+++").as_deref(), Some("q"));
+        assert_eq!(
+            field(&format!("q={}", "a".repeat(101))).as_deref(),
+            Some("q")
+        );
+        assert_eq!(field("q=a&limit=0").as_deref(), Some("limit"));
+        assert_eq!(field("q=a&limit=51").as_deref(), Some("limit"));
+        assert_eq!(field("q=a&limit=-1").as_deref(), Some("limit"));
+        assert_eq!(field("q=a&limit=ten").as_deref(), Some("limit"));
+        assert_eq!(field("q=a&after=3").as_deref(), Some("after"));
+        assert!(validate(&format!("q={}", "é".repeat(100))).is_ok());
+    }
+
+    #[test]
+    fn the_api_document_describes_the_query() {
+        let doc = serde_json::to_value(super::super::openapi::document()).expect("serializes");
+        let params = doc["paths"]["/api/v1/skills"]["get"]["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let named = |name: &str| {
+            params
+                .iter()
+                .filter(|p| p["name"] == name && p["in"] == "query")
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let q = named("q");
+        assert_eq!(q.len(), 1, "{params:?}");
+        assert_eq!(q[0]["required"], true);
+        assert!(named("limit").iter().any(
+            |l| l["schema"]["maximum"] == MAX_LIMIT && l["schema"]["default"] == DEFAULT_LIMIT
+        ));
+    }
+}
