@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod matching;
 pub mod model;
 pub mod node_dir;
 pub mod seed;
