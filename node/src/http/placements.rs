@@ -32,10 +32,10 @@ pub(super) async fn check_in(
             p.data.retention.push(check);
             // The same rules as a whole placement, reported against the check's own fields.
             if let Err(e) = p.data.validate() {
-                let field = e
-                    .field
-                    .split_once('.')
-                    .map_or(e.field.clone(), |(_, f)| f.to_string());
+                // A fault in the new check (`retention[N].checked_on`) is named by the check's
+                // own field; any other fault is in the stored placement and keeps its path.
+                let last = format!("retention[{}].", p.data.retention.len() - 1);
+                let field = e.field.strip_prefix(&last).unwrap_or(&e.field).to_string();
                 return Err(ApiError::invalid(field, e.reason));
             }
             p.updated_at = now;
