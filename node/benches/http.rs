@@ -112,7 +112,12 @@ fn main() {
             .await
             .expect("binding 127.0.0.1:0");
         let addr = listener.local_addr().expect("the bound address");
-        let state = server::state(store, created.node_key.clone());
+        let state = server::state(
+            store,
+            created.node_key.clone(),
+            std::sync::Arc::new(techhire_node::skills::Taxonomy::builtin().clone()),
+        )
+        .expect("state");
         let serving = tokio::spawn(server::serve(listener, state, async {
             let _ = stopped.await;
         }));

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::{self, Role, Token};
 use crate::config::{Config, LogFormat};
 use crate::model::Record;
+use crate::skills::Taxonomy;
 use crate::store::Table;
 use crate::{node_dir, seed, server};
 
@@ -90,6 +91,10 @@ pub struct RunArgs {
     /// Check every record's checksum before serving (overrides the config file).
     #[arg(long, env = "TECHHIRE_VERIFY_ON_START", value_name = "true|false")]
     pub verify_on_start: Option<bool>,
+    /// The community's own skills file (overrides the config file); a relative path is
+    /// taken from the current folder.
+    #[arg(long, env = "TECHHIRE_SKILLS_EXTENSION", value_name = "FILE")]
+    pub skills_extension: Option<PathBuf>,
     /// Community name used when the data folder has to be created.
     #[arg(long, default_value = "My TechHire community")]
     pub community: String,
@@ -113,6 +118,13 @@ impl RunArgs {
         }
         if let Some(verify) = self.verify_on_start {
             config.storage.verify_on_start = verify;
+        }
+        if let Some(file) = &self.skills_extension {
+            // Given on the command line or in the environment, a relative path means the
+            // current folder, as for --config; only the config file's is taken from the
+            // data folder. If the current folder is gone the path stays as given.
+            let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+            config.skills.extension_file = Some(file);
         }
     }
 }
@@ -191,6 +203,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             seed: s,
         } => {
             init_logging("info", LogFormat::Text);
+            let taxonomy = node_dir::load_config(&dir.data_dir, None)?
+                .skills
+                .taxonomy(&dir.data_dir)?;
             let store = node_dir::open_store_for_command(&dir.data_dir)?;
             let opts = seed::SeedOptions {
                 candidates,
@@ -198,7 +213,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 openings,
                 seed: s,
             };
-            let summary = seed::seed(&store, &opts, |p| {
+            let summary = seed::seed(&store, &taxonomy, &opts, |p| {
                 println!("{p}");
             })?;
             println!("{summary}");
@@ -243,6 +258,9 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let mut config: Config = node_dir::load_config(dir, args.config.as_deref())?;
     args.apply_to(&mut config);
     init_logging(&config.log.filter, config.log.format);
+    // Before anything is created or opened: a bad skills file stops the node at once, with
+    // every problem listed.
+    let taxonomy = load_taxonomy(&config, dir)?;
 
     let created = if node_dir::exists(dir) {
         None
@@ -276,13 +294,32 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     println!("Listening on http://{addr}");
     tracing::info!(%addr, node_key = %keypair.public(), "serving");
 
-    let state = server::state(store.clone(), keypair.public().to_string());
+    let state = server::state(
+        store.clone(),
+        keypair.public().to_string(),
+        std::sync::Arc::new(taxonomy),
+    )?;
     server::serve(listener, state, shutdown)
         .await
         .context("serving HTTP")?;
     store.flush().context("flushing the database at shutdown")?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// The node's skills taxonomy, as configured, with a log line saying which.
+fn load_taxonomy(config: &Config, dir: &Path) -> anyhow::Result<Taxonomy> {
+    let taxonomy = config.skills.taxonomy(dir)?;
+    match config.skills.extension_path(dir) {
+        Some(file) => tracing::info!(
+            file = %file.display(),
+            skills = taxonomy.len(),
+            added = taxonomy.len().saturating_sub(Taxonomy::builtin().len()),
+            "skills taxonomy extended with the community's file"
+        ),
+        None => tracing::info!(skills = taxonomy.len(), "built-in skills taxonomy"),
+    }
+    Ok(taxonomy)
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
@@ -383,9 +420,10 @@ mod tests {
 
     /// The only test that sets these variables, so no other test sees them.
     #[test]
-    fn storage_settings_file_then_environment_then_flags() {
+    fn storage_and_skills_settings_file_then_environment_then_flags() {
         let file = Config::parse(
-            "[storage]\ncache_capacity_mb = 512\nverify_on_start = true\n",
+            "[storage]\ncache_capacity_mb = 512\nverify_on_start = true\n\
+             [skills]\nextension_file = \"skills.local.toml\"\n",
             Path::new("test.toml"),
         )
         .expect("valid config");
@@ -396,21 +434,47 @@ mod tests {
 
         std::env::set_var("TECHHIRE_CACHE_CAPACITY_MB", "64");
         std::env::set_var("TECHHIRE_VERIFY_ON_START", "false");
+        std::env::set_var("TECHHIRE_SKILLS_EXTENSION", "/etc/techhire/env.toml");
         let mut config = file.clone();
         run_args(&[]).apply_to(&mut config);
         assert_eq!(config.storage.cache_capacity_mb, 64);
         assert!(!config.storage.verify_on_start);
+        assert_eq!(
+            config.skills.extension_file,
+            Some(PathBuf::from("/etc/techhire/env.toml"))
+        );
         assert_eq!(
             config.storage.store_options().cache_capacity,
             64 * 1024 * 1024
         );
 
         let mut config = file.clone();
-        run_args(&["--cache-capacity-mb", "32", "--verify-on-start", "true"]).apply_to(&mut config);
+        run_args(&[
+            "--cache-capacity-mb",
+            "32",
+            "--verify-on-start",
+            "true",
+            "--skills-extension",
+            "flag.toml",
+        ])
+        .apply_to(&mut config);
         std::env::remove_var("TECHHIRE_CACHE_CAPACITY_MB");
         std::env::remove_var("TECHHIRE_VERIFY_ON_START");
+        std::env::remove_var("TECHHIRE_SKILLS_EXTENSION");
         assert_eq!(config.storage.cache_capacity_mb, 32, "the flag wins");
         assert!(config.storage.verify_on_start, "the flag wins");
+        // A relative path on the command line is the current folder's, not the data folder's.
+        let from_flag = config
+            .skills
+            .extension_file
+            .clone()
+            .expect("set by the flag");
+        assert!(from_flag.is_absolute(), "{from_flag:?}");
+        assert!(from_flag.ends_with("flag.toml"), "{from_flag:?}");
+        assert_eq!(
+            config.skills.extension_path(Path::new("/data")),
+            Some(from_flag)
+        );
 
         let bad = Cli::try_parse_from(["techhire", "run", "--verify-on-start", "maybe"]);
         assert!(bad.is_err(), "only true or false");

@@ -6,17 +6,37 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::http::{self, AppState, NodeInfo};
-use crate::store::Store;
+use crate::index::CandidateIndex;
+use crate::pseudonym::Pseudonyms;
+use crate::skills::Taxonomy;
+use crate::store::{Store, StoreError};
 
-/// The state every handler gets, for a node with public key `node_key`.
-pub fn state(store: Store, node_key: String) -> AppState {
-    AppState {
+/// The state every handler gets, for a node with public key `node_key` whose skills
+/// taxonomy (built-in plus the community's extension) is `taxonomy`.
+pub fn state(
+    store: Store,
+    node_key: String,
+    taxonomy: Arc<Taxonomy>,
+) -> Result<AppState, StoreError> {
+    let pseudonyms = Pseudonyms::load_or_create(&store)?;
+    let (index, stats) = CandidateIndex::rebuild(&store, &taxonomy)?;
+    tracing::info!(
+        candidates = stats.candidates,
+        skills = stats.skills,
+        memory_mb = stats.memory_bytes / (1024 * 1024),
+        took_ms = stats.took.as_millis() as u64,
+        "search index rebuilt"
+    );
+    Ok(AppState {
         store,
         info: Arc::new(NodeInfo {
             node_key,
             version: env!("CARGO_PKG_VERSION"),
         }),
-    }
+        taxonomy,
+        pseudonyms,
+        index: Arc::new(index),
+    })
 }
 
 /// Serves until `shutdown` completes; new connections stop at once, requests already

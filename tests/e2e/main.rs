@@ -5,4 +5,5 @@
 mod cli;
 mod damage;
 mod durability;
+mod skills;
 mod support;

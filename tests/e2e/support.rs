@@ -31,6 +31,7 @@ pub(crate) fn techhire(args: &[&str]) -> Command {
         "TECHHIRE_LOG_FORMAT",
         "TECHHIRE_CACHE_CAPACITY_MB",
         "TECHHIRE_VERIFY_ON_START",
+        "TECHHIRE_SKILLS_EXTENSION",
     ] {
         cmd.env_remove(var);
     }

@@ -62,7 +62,7 @@ pub(super) fn routes() -> Vec<Route> {
             "/api/v1/candidates/{id}",
             OPERATOR,
             t,
-            "Delete a candidate with their assessments, vetting and placements",
+            "Delete a candidate with their assessments, vetting, placements and introductions",
             delete(remove),
         ),
         Route::new(
@@ -131,7 +131,8 @@ async fn list(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
     let (paging, rest) = split_paging(&query)?;
-    let filter: CandidateFilter = parse_query(&rest)?;
+    let mut filter: CandidateFilter = parse_query(&rest)?;
+    filter.resolve(&state.taxonomy);
     let (items, next_after) = super::blocking(move || {
         let page = state.store.list::<Record<Candidate>>(
             Table::Candidate,
@@ -162,8 +163,10 @@ async fn read_one(
     Ok(Json(view(&state.store, &caller, record)?))
 }
 
-fn validate_input(personal: &Personal, profile: &Profile) -> ApiResult<()> {
+/// Checks a candidate's input, after settling its skills against the node's taxonomy.
+fn validate_input(state: &AppState, personal: &Personal, profile: &mut Profile) -> ApiResult<()> {
     personal.validate()?;
+    profile.normalise(&state.taxonomy)?;
     profile.validate()?;
     Ok(())
 }
@@ -171,9 +174,9 @@ fn validate_input(personal: &Personal, profile: &Profile) -> ApiResult<()> {
 async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(input): ApiJson<CandidateInput>,
+    ApiJson(mut input): ApiJson<CandidateInput>,
 ) -> ApiResult<Response> {
-    validate_input(&input.personal, &input.profile)?;
+    validate_input(&state, &input.personal, &mut input.profile)?;
     let now = Utc::now();
     let CandidateInput { personal, profile } = input;
     let record = state
@@ -181,6 +184,7 @@ async fn create(
         .commit(|tx| model::stage_candidate(tx, &personal, profile, None, now))
         .await
         .map_err(ApiError::from)?;
+    super::reindex(&state, [record.id]);
     let view = view(&state.store, &caller, record)?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
@@ -188,9 +192,9 @@ async fn create(
 /// The public application form: creates a candidate in the `applied` stage.
 pub(super) async fn apply(
     State(state): State<AppState>,
-    ApiJson(input): ApiJson<Application>,
+    ApiJson(mut input): ApiJson<Application>,
 ) -> ApiResult<Response> {
-    validate_input(&input.personal, &input.profile)?;
+    validate_input(&state, &input.personal, &mut input.profile)?;
     if let Some(c) = &input.consent {
         c.validate("consent.")?;
     }
@@ -211,6 +215,7 @@ pub(super) async fn apply(
         .commit(|tx| model::stage_candidate(tx, &personal, profile, consent, now))
         .await
         .map_err(ApiError::from)?;
+    super::reindex(&state, [record.id]);
     // The applicant learns only their reference number, nothing the node holds.
     Ok((
         StatusCode::CREATED,
@@ -233,25 +238,27 @@ async fn modify(
     change: impl FnOnce(&mut WriteTx<'_>, &mut Record<Candidate>, DateTime<Utc>) -> ApiResult<()>,
 ) -> ApiResult<Record<Candidate>> {
     let now = Utc::now();
-    state
+    let record = state
         .store
         .commit(|tx| {
             let mut c = load(tx, id)?;
             change(tx, &mut c, now)?;
             c.updated_at = now;
             tx.put(Table::Candidate, id, &c)?;
-            Ok(c)
+            Ok::<_, ApiError>(c)
         })
-        .await
+        .await?;
+    super::reindex(state, [id]);
+    Ok(record)
 }
 
 async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<u64>,
-    ApiJson(input): ApiJson<CandidateInput>,
+    ApiJson(mut input): ApiJson<CandidateInput>,
 ) -> ApiResult<Json<CandidateView>> {
-    validate_input(&input.personal, &input.profile)?;
+    validate_input(&state, &input.personal, &mut input.profile)?;
     let CandidateInput { personal, profile } = input;
     let record = modify(&state, id, |tx, c, _| {
         let refs = model::check_references(tx, &profile.references())?;
@@ -335,6 +342,9 @@ async fn withdraw_consent(
 }
 
 /// Deletes the candidate, their personal data and every record about them, in one write.
+/// Every record about a candidate (assessments, vetting, placements, introductions) holds a
+/// reference to them, so the reverse references find them all: an erased candidate leaves
+/// nothing behind, and a new kind of record is covered once it records its references.
 async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> ApiResult<StatusCode> {
     state
         .store
@@ -348,5 +358,6 @@ async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> Api
             Ok::<_, ApiError>(())
         })
         .await?;
+    super::reindex(&state, [id]);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -86,7 +86,8 @@ async fn list<R: Resource>(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
     let (paging, rest) = split_paging(&query)?;
-    let filter: R::Filter = parse_query(&rest)?;
+    let mut filter: R::Filter = parse_query(&rest)?;
+    R::resolve_filter(&mut filter, &state.taxonomy);
     let page = super::blocking(move || {
         state
             .store
@@ -124,8 +125,9 @@ fn check_owner<R: Resource>(caller: &Caller, data: &R) -> ApiResult<()> {
 async fn create<R: Resource>(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(data): ApiJson<R>,
+    ApiJson(mut data): ApiJson<R>,
 ) -> ApiResult<Response> {
+    data.normalise(&state.taxonomy)?;
     data.validate()?;
     check_owner(&caller, &data)?;
     let now = Utc::now();
@@ -134,6 +136,7 @@ async fn create<R: Resource>(
         .commit(|tx| model::stage_create(tx, data, now))
         .await
         .map_err(ApiError::from)?;
+    super::reindex(&state, record.data.candidate_id());
     Ok((StatusCode::CREATED, Json(record)).into_response())
 }
 
@@ -141,8 +144,9 @@ async fn update<R: Resource>(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<u64>,
-    ApiJson(data): ApiJson<R>,
+    ApiJson(mut data): ApiJson<R>,
 ) -> ApiResult<Json<Record<R>>> {
+    data.normalise(&state.taxonomy)?;
     data.validate()?;
     check_owner(&caller, &data)?;
     let now = Utc::now();
@@ -163,9 +167,11 @@ async fn update<R: Resource>(
                 data,
             };
             tx.put(R::TABLE, id, &record)?;
-            Ok::<_, ApiError>(record)
+            Ok::<_, ApiError>((old.data.candidate_id(), record))
         })
         .await?;
+    let (before, record) = record;
+    super::reindex(&state, before.into_iter().chain(record.data.candidate_id()));
     Ok(Json(record))
 }
 
@@ -175,13 +181,13 @@ async fn remove<R: Resource>(
     ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<StatusCode> {
     let now = Utc::now();
-    state
+    let candidate = state
         .store
         .commit(|tx| {
-            match tx.get::<Record<R>>(R::TABLE, id)? {
-                Some(old) if owns(&caller, &old.data) => {}
+            let candidate = match tx.get::<Record<R>>(R::TABLE, id)? {
+                Some(old) if owns(&caller, &old.data) => old.data.candidate_id(),
                 _ => return Err(ApiError::not_found(R::NAME, id)),
-            }
+            };
             let mut referrers = Vec::new();
             for (table, rid) in tx.referrers(R::TABLE, id)? {
                 // An expired session no longer holds its employer or account in place.
@@ -195,9 +201,10 @@ async fn remove<R: Resource>(
                 return Err(referenced(R::NAME, &referrers));
             }
             tx.remove(R::TABLE, id)?;
-            Ok::<_, ApiError>(())
+            Ok::<_, ApiError>(candidate)
         })
         .await?;
+    super::reindex(&state, candidate);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,8 +9,10 @@ mod candidates;
 mod crud;
 pub mod error;
 pub mod extract;
+mod introductions;
 mod openapi;
 mod placements;
+mod search;
 mod skills;
 
 use std::sync::Arc;
@@ -25,7 +27,10 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 
 use crate::auth::{self, Caller, Role};
+use crate::index::CandidateIndex;
 use crate::model;
+use crate::pseudonym::Pseudonyms;
+use crate::skills::Taxonomy;
 use crate::store::Store;
 use error::ApiError;
 
@@ -34,6 +39,12 @@ use error::ApiError;
 pub struct AppState {
     pub store: Store,
     pub info: Arc<NodeInfo>,
+    /// The built-in skills taxonomy with the community's extension.
+    pub taxonomy: Arc<Taxonomy>,
+    /// Makes the pseudonymous candidate ids of blind results.
+    pub pseudonyms: Pseudonyms,
+    /// Skills → candidates, for search and matches.
+    pub index: Arc<CandidateIndex>,
 }
 
 /// Facts about this node that the API reports.
@@ -131,8 +142,9 @@ impl Route {
 
     /// Whether this is a paged list (`GET /api/v1/<collection>` answering `{items, next_after}`).
     pub fn is_list(&self) -> bool {
-        const NOT_LISTS: [&str; 5] = [
+        const NOT_LISTS: [&str; 6] = [
             "/api/v1/skills",
+            "/api/v1/search/candidates",
             "/healthz",
             "/api/v1/openapi.json",
             "/api/v1/whoami",
@@ -310,6 +322,8 @@ pub fn routes() -> Vec<Route> {
         OPERATOR_REVIEWER,
         "vetting",
     ));
+    r.extend(introductions::routes());
+    r.extend(search::routes());
     r.extend(crud::routes::<model::Placement>(
         OPERATOR,
         OPERATOR,
@@ -425,6 +439,17 @@ async fn authorize(State(gate): State<Gate>, mut req: Request, next: Next) -> Re
     }
     req.extensions_mut().insert::<Caller>(caller);
     next.run(req).await
+}
+
+/// Brings the search index up to date after a committed write changed these candidates.
+fn reindex(state: &AppState, candidates: impl IntoIterator<Item = u64>) {
+    for id in candidates {
+        if let Err(e) = state.index.refresh(&state.store, &state.taxonomy, id) {
+            // The write itself is durable; the index catches up at the candidate's next
+            // change or at the next start.
+            tracing::error!(candidate = id, error = %e, "search index refresh failed");
+        }
+    }
 }
 
 /// Runs a store scan off the async threads, so a long list does not stall other requests.

@@ -1,12 +1,14 @@
 //! `GET /api/v1/skills`: autocomplete over the skills taxonomy.
 
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{parse_query, RawQuery};
-use crate::skills::Taxonomy;
+use super::AppState;
 
 /// The longest query, in characters.
 pub(super) const MAX_QUERY_CHARS: usize = 100;
@@ -68,13 +70,16 @@ fn validate(query: &str) -> ApiResult<(String, usize)> {
     Ok((q, limit))
 }
 
-/// Suggests skills for what has been typed so far. The taxonomy is held in memory and a
-/// search takes microseconds, so it runs on the async thread.
+/// Suggests skills for what has been typed so far, from the node's taxonomy (the built-in
+/// one with the community's extension). The taxonomy is held in memory and a search takes
+/// microseconds, so it runs on the async thread.
 pub(super) async fn autocomplete(
+    State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> ApiResult<Json<SkillsBody<'static>>> {
+) -> ApiResult<Response> {
     let (q, limit) = validate(&query)?;
-    let items = Taxonomy::builtin()
+    let items = state
+        .taxonomy
         .suggest(&q, limit)
         .into_iter()
         .map(|s| SkillItem {
@@ -86,7 +91,8 @@ pub(super) async fn autocomplete(
             matched: s.matched,
         })
         .collect();
-    Ok(Json(SkillsBody { items }))
+    // The items borrow from the taxonomy, so the body is serialised while it is held.
+    Ok(Json(SkillsBody { items }).into_response())
 }
 
 #[cfg(test)]

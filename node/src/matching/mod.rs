@@ -31,9 +31,9 @@ use crate::model::{
 use crate::skills::{normal_key, Match as Normalised, Taxonomy};
 
 pub use score::{
-    evidence_factor, score, score_only, vetting_points, Components, Explanation, Fit, LocationFit,
-    Match, PlaceFit, SkillFit, VettingFit, MAX_SCORE, NICE_TO_HAVE_WEIGHT, PLACE_WEIGHT,
-    REQUIRED_WEIGHT, VETTING_WEIGHT,
+    claim_credit, evidence_factor, place_points, score, score_only, share, vetting_points,
+    Components, Explanation, Fit, LocationFit, Match, PlaceFit, SkillFit, VettingFit, MAX_SCORE,
+    NICE_TO_HAVE_WEIGHT, PLACE_WEIGHT, REQUIRED_WEIGHT, VETTING_WEIGHT,
 };
 
 /// A skill as matching compares it: a taxonomy id, or, for text the taxonomy does not know,
@@ -57,6 +57,16 @@ impl SkillKey {
                 let key = normal_key(text);
                 (!key.is_empty()).then_some(SkillKey::Text(key))
             }
+        }
+    }
+
+    /// The key of a skill as a record stores it: its taxonomy id if it has one, else its
+    /// text parsed as [`SkillKey::parse`] does. Text stored without an id (unknown when it
+    /// was written) is parsed again, so it matches once the community's taxonomy knows it.
+    pub fn of_record(taxonomy: &Taxonomy, text: &str, id: Option<&str>) -> Option<SkillKey> {
+        match id {
+            Some(id) => Some(SkillKey::Id(id.to_owned())),
+            None => SkillKey::parse(taxonomy, text),
         }
     }
 
@@ -117,7 +127,7 @@ fn requirements(
 ) -> Vec<Requirement> {
     let mut out: Vec<Requirement> = Vec::with_capacity(list.len());
     for r in list {
-        let skill = SkillKey::parse(taxonomy, &r.skill)
+        let skill = SkillKey::of_record(taxonomy, &r.skill, r.skill_id.as_deref())
             .unwrap_or_else(|| SkillKey::Text(r.skill.trim().to_owned()));
         if exclude.iter().any(|e| e.skill == skill) {
             continue;
@@ -176,7 +186,8 @@ impl Supply {
     ///
     /// Claims come from the profile's skills (as claimed), its projects' skills (at
     /// [`Level::Beginner`], backed by [`Evidence::Project`]) and the assessments (backed by
-    /// [`Evidence::Assessment`], at the level [`assessed_level`] gives the score). The
+    /// [`Evidence::Assessment`], at the level [`assessed_level`] gives the score). A skill's
+    /// stored id is used as is; text without one is normalised through `taxonomy`. The
     /// vetting is the best recommendation given.
     pub fn from_profile_in<'a>(
         taxonomy: &Taxonomy,
@@ -187,15 +198,21 @@ impl Supply {
         let claimed = profile
             .skills
             .iter()
-            .map(|c| (c.skill.as_str(), c.level, c.evidence));
+            .map(|c| (c.skill.as_str(), c.skill_id.as_deref(), c.level, c.evidence));
         let projects = profile.projects.iter().flat_map(|p| {
-            p.skills
-                .iter()
-                .map(|s| (s.as_str(), Level::Beginner, Evidence::Project))
+            p.skills.iter().map(|s| {
+                (
+                    s.skill.as_str(),
+                    s.skill_id.as_deref(),
+                    Level::Beginner,
+                    Evidence::Project,
+                )
+            })
         });
         let assessed = assessments.into_iter().map(|a| {
             (
                 a.skill.as_str(),
+                a.skill_id.as_deref(),
                 assessed_level(a.score, a.max_score),
                 Evidence::Assessment,
             )
@@ -203,9 +220,9 @@ impl Supply {
         let skills = claimed
             .chain(projects)
             .chain(assessed)
-            .filter_map(|(text, level, evidence)| {
+            .filter_map(|(text, id, level, evidence)| {
                 Some(Claim {
-                    skill: SkillKey::parse(taxonomy, text)?,
+                    skill: SkillKey::of_record(taxonomy, text, id)?,
                     level,
                     evidence,
                 })

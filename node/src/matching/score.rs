@@ -215,7 +215,7 @@ fn credits<'a>(list: &'a [Requirement], supply: &'a Supply) -> impl Iterator<Ite
 
 /// `weight` times the mean of `credits` (each out of [`MAX_SCORE`]), rounded down. No skills
 /// asked for at all means nothing is missing: the full weight.
-fn share(weight: u32, credits: impl Iterator<Item = u32>, n: usize) -> u32 {
+pub fn share(weight: u32, credits: impl Iterator<Item = u32>, n: usize) -> u32 {
     if n == 0 {
         return weight;
     }
@@ -227,8 +227,14 @@ fn share(weight: u32, credits: impl Iterator<Item = u32>, n: usize) -> u32 {
 
 /// The credit of one claim for one requirement, out of [`MAX_SCORE`].
 fn credit(claim: &Claim, min_level: Level) -> u32 {
-    let level = level_credit(claim.level, min_level);
-    level * evidence_factor(claim.evidence) / 100
+    claim_credit(claim.level, claim.evidence, min_level)
+}
+
+/// The credit of a claim at `level` backed by `evidence` for a requirement of `min_level`,
+/// out of [`MAX_SCORE`]. The search index scores with this, so that its scores are the
+/// scores [`score`] explains.
+pub fn claim_credit(level: Level, evidence: Evidence, min_level: Level) -> u32 {
+    level_credit(level, min_level) * evidence_factor(evidence) / 100
 }
 
 /// Full credit at or above the level, half one level below, none further below.
@@ -311,6 +317,11 @@ fn place_key(text: &str) -> String {
         .flat_map(char::to_lowercase)
         .filter(|c| c.is_alphanumeric())
         .collect()
+}
+
+/// The place points alone (see [`PlaceFit`]).
+pub fn place_points(demand: &Demand, supply: &Supply) -> u32 {
+    place_fit(demand, supply).points
 }
 
 fn place_fit(demand: &Demand, supply: &Supply) -> PlaceFit {

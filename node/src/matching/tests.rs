@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::{OpeningStatus, Project, Rubric, SkillClaim};
+use crate::model::{OpeningStatus, Project, Rubric, SkillClaim, SkillName};
 
 fn id(s: &str) -> SkillKey {
     SkillKey::Id(s.to_owned())
@@ -428,19 +428,23 @@ fn the_worked_example_in_the_docs() {
         required_skills: vec![
             SkillRequirement {
                 skill: "JS".to_owned(),
+                skill_id: None,
                 min_level: Level::Intermediate,
             },
             SkillRequirement {
                 skill: "HTML5".to_owned(),
+                skill_id: None,
                 min_level: Level::Intermediate,
             },
             SkillRequirement {
                 skill: "SQL".to_owned(),
+                skill_id: None,
                 min_level: Level::Intermediate,
             },
         ],
         nice_to_have_skills: vec![SkillRequirement {
             skill: "ReactJS".to_owned(),
+            skill_id: None,
             min_level: Level::Beginner,
         }],
         location: Some("Birmingham, AL".to_owned()),
@@ -454,6 +458,7 @@ fn the_worked_example_in_the_docs() {
     let mut profile = Profile {
         skills: vec![SkillClaim {
             skill: "sql".to_owned(),
+            skill_id: None,
             level: Level::Beginner,
             evidence: Evidence::SelfReported,
         }],
@@ -461,19 +466,21 @@ fn the_worked_example_in_the_docs() {
             name: "Food bank site".to_owned(),
             description: None,
             url: None,
-            skills: vec!["html".to_owned()],
+            skills: vec![SkillName::text("html")],
         }],
         ..Profile::default()
     };
     // The project shows HTML at Beginner; the candidate also claims it at Advanced.
     profile.skills.push(SkillClaim {
         skill: "HTML".to_owned(),
+        skill_id: None,
         level: Level::Advanced,
         evidence: Evidence::Project,
     });
     let assessment = Assessment {
         candidate_id: 7,
         skill: "JavaScript".to_owned(),
+        skill_id: None,
         instrument: "HackerRank JavaScript (Basic)".to_owned(),
         score: 62,
         max_score: 100,
@@ -594,28 +601,34 @@ fn demands_normalise_and_merge_their_skills() {
         required_skills: vec![
             SkillRequirement {
                 skill: "JS".to_owned(),
+                skill_id: None,
                 min_level: Level::Beginner,
             },
             SkillRequirement {
                 skill: "JavaScript".to_owned(),
+                skill_id: None,
                 min_level: Level::Advanced,
             },
             SkillRequirement {
                 skill: "Quux Lang".to_owned(),
+                skill_id: None,
                 min_level: Level::Beginner,
             },
             SkillRequirement {
                 skill: "--".to_owned(),
+                skill_id: None,
                 min_level: Level::Beginner,
             },
         ],
         nice_to_have_skills: vec![
             SkillRequirement {
                 skill: "ECMAScript".to_owned(),
+                skill_id: None,
                 min_level: Level::Expert,
             },
             SkillRequirement {
                 skill: "k8s".to_owned(),
+                skill_id: None,
                 min_level: Level::Beginner,
             },
         ],
@@ -649,6 +662,7 @@ fn demands_normalise_and_merge_their_skills() {
         &Profile {
             skills: vec![SkillClaim {
                 skill: "quux-lang".to_owned(),
+                skill_id: None,
                 level: Level::Beginner,
                 evidence: Evidence::SelfReported,
             }],
@@ -661,22 +675,90 @@ fn demands_normalise_and_merge_their_skills() {
     assert_eq!(score(&d, &s).explanation.required[2].fit, Fit::Missing);
 }
 
+/// An opening asking for one skill, given as stored text and id.
+fn opening_asking(skill: &str, skill_id: Option<&str>) -> Opening {
+    Opening {
+        employer_id: 1,
+        title: "Developer".to_owned(),
+        soc_code: "15-1252".to_owned(),
+        description: None,
+        required_skills: vec![SkillRequirement {
+            skill: skill.to_owned(),
+            skill_id: skill_id.map(str::to_owned),
+            min_level: Level::Beginner,
+        }],
+        nice_to_have_skills: vec![],
+        location: None,
+        remote: RemotePolicy::Remote,
+        salary_min_usd: None,
+        salary_max_usd: None,
+        degree_required: false,
+        status: OpeningStatus::Open,
+        positions: 1,
+    }
+}
+
+#[test]
+fn stored_ids_are_used_as_is_and_text_without_one_is_read_again() {
+    // An id (say, picked from autocomplete) wins over what the text alone would read as.
+    let d = Demand::from_opening(&opening_asking("the snake one", Some("python")));
+    assert_eq!(d.required, [req("python", Level::Beginner)]);
+    let profile = Profile {
+        skills: vec![SkillClaim {
+            skill: "my scripting".to_owned(),
+            skill_id: Some("python".to_owned()),
+            level: Level::Beginner,
+            evidence: Evidence::SelfReported,
+        }],
+        projects: vec![Project {
+            name: "Site".to_owned(),
+            description: None,
+            url: None,
+            skills: vec![SkillName {
+                skill: "markup".to_owned(),
+                skill_id: Some("html".to_owned()),
+            }],
+        }],
+        ..Profile::default()
+    };
+    let s = Supply::from_profile(&profile, [], []);
+    let keys: Vec<_> = s.skills.iter().map(|c| c.skill.clone()).collect();
+    assert_eq!(keys, [id("html"), id("python")]);
+    assert_eq!(score(&d, &s).explanation.required[0].fit, Fit::Matched);
+
+    // Text stored before the community added its skill has no id; it is read again through
+    // the node's taxonomy, so it matches the new skill's id.
+    let extended = Taxonomy::builtin()
+        .extend(
+            "[skills.languages]\nquux-lang = { label = \"Quux Lang\", soc = [\"15-1252\"] }\n",
+            "test.toml",
+        )
+        .expect("a valid extension");
+    let d = Demand::from_opening_in(&extended, &opening_asking("Quux Lang", None));
+    assert_eq!(d.required, [req("quux-lang", Level::Beginner)]);
+    let d = Demand::from_opening_in(&extended, &opening_asking("", Some("quux-lang")));
+    assert_eq!(d.required, [req("quux-lang", Level::Beginner)]);
+}
+
 #[test]
 fn supplies_take_claims_projects_assessments_and_the_best_vetting() {
     let profile = Profile {
         skills: vec![
             SkillClaim {
                 skill: "Python 3".to_owned(),
+                skill_id: None,
                 level: Level::Advanced,
                 evidence: Evidence::SelfReported,
             },
             SkillClaim {
                 skill: "python".to_owned(),
+                skill_id: None,
                 level: Level::Intermediate,
                 evidence: Evidence::SelfReported,
             },
             SkillClaim {
                 skill: "!!".to_owned(),
+                skill_id: None,
                 level: Level::Expert,
                 evidence: Evidence::Assessment,
             },
@@ -685,7 +767,7 @@ fn supplies_take_claims_projects_assessments_and_the_best_vetting() {
             name: "Inventory".to_owned(),
             description: None,
             url: None,
-            skills: vec!["SQL".to_owned(), "Python".to_owned()],
+            skills: vec![SkillName::text("SQL"), SkillName::text("Python")],
         }],
         remote_preference: RemotePreference::Hybrid,
         willing_to_relocate: true,
@@ -694,6 +776,7 @@ fn supplies_take_claims_projects_assessments_and_the_best_vetting() {
     let assessment = |skill: &str, score| Assessment {
         candidate_id: 7,
         skill: skill.to_owned(),
+        skill_id: None,
         instrument: "test".to_owned(),
         score,
         max_score: 40,

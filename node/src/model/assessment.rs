@@ -7,14 +7,21 @@ use utoipa::{IntoParams, ToSchema};
 use super::common::{
     opt_text, plausible_date, skill_name, text, FieldError, Reference, MAX_NAME, MAX_NOTE,
 };
+use super::skill_ref::{self, SkillFilter};
 use super::Resource;
+use crate::skills::Taxonomy;
 use crate::store::Table;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Assessment {
     pub candidate_id: u64,
+    /// The skill assessed, as typed; the skill's label if only `skill_id` was given.
+    #[serde(default)]
     pub skill: String,
+    /// The taxonomy id; null for text the taxonomy does not know.
+    #[serde(default)]
+    pub skill_id: Option<String>,
     /// The test used, e.g. "HackerRank JavaScript (Basic)".
     pub instrument: String,
     pub score: u32,
@@ -27,7 +34,10 @@ pub struct Assessment {
 #[serde(deny_unknown_fields)]
 pub struct AssessmentFilter {
     pub candidate_id: Option<u64>,
-    pub skill: Option<String>,
+    /// Assessments of this skill: by taxonomy id when the text names a known skill, else by
+    /// the text, ignoring case.
+    #[param(value_type = Option<String>)]
+    pub skill: Option<SkillFilter>,
 }
 
 impl Resource for Assessment {
@@ -35,6 +45,11 @@ impl Resource for Assessment {
     const NAME: &'static str = "assessment";
     const COLLECTION: &'static str = "assessments";
     type Filter = AssessmentFilter;
+
+    fn normalise(&mut self, taxonomy: &Taxonomy) -> Result<(), FieldError> {
+        // The record itself is the entry: its fields are `skill` and `skill_id`.
+        skill_ref::resolve("", &mut self.skill, &mut self.skill_id, taxonomy)
+    }
 
     fn validate(&self) -> Result<(), FieldError> {
         skill_name("skill", &self.skill)?;
@@ -52,6 +67,10 @@ impl Resource for Assessment {
         text("assessor", &self.assessor, MAX_NAME)
     }
 
+    fn candidate_id(&self) -> Option<u64> {
+        Some(self.candidate_id)
+    }
+
     fn references(&self) -> Vec<Reference> {
         vec![Reference::new(
             "candidate_id",
@@ -65,7 +84,13 @@ impl Resource for Assessment {
         f.candidate_id.is_none_or(|c| c == self.candidate_id)
             && f.skill
                 .as_ref()
-                .is_none_or(|s| s.eq_ignore_ascii_case(&self.skill))
+                .is_none_or(|s| s.matches(&self.skill, self.skill_id.as_deref()))
+    }
+
+    fn resolve_filter(filter: &mut AssessmentFilter, taxonomy: &Taxonomy) {
+        if let Some(s) = &mut filter.skill {
+            s.resolve(taxonomy);
+        }
     }
 }
 
@@ -134,6 +159,10 @@ impl Resource for Vetting {
             }
         }
         opt_text("notes", self.notes.as_deref(), MAX_NOTE)
+    }
+
+    fn candidate_id(&self) -> Option<u64> {
+        Some(self.candidate_id)
     }
 
     fn references(&self) -> Vec<Reference> {

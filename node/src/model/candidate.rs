@@ -10,7 +10,9 @@ use super::common::{
     date_order, email, items, opt_text, phone, plausible_date, skill_name, text, Evidence,
     FieldError, Level, Reference, MAX_ITEMS, MAX_NAME, MAX_NOTE,
 };
+use super::skill_ref::{self, SkillFilter, SkillName};
 use super::{check_references, CheckError, Record};
+use crate::skills::Taxonomy;
 use crate::store::{Table, WriteTx};
 
 /// What a candidate's record is created or replaced from.
@@ -87,10 +89,17 @@ pub struct Profile {
     pub willing_to_relocate: bool,
 }
 
+/// A skill the candidate claims. Give `skill` (free text, normalised to `skill_id` when the
+/// taxonomy knows it), `skill_id` (from `GET /api/v1/skills`), or both.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillClaim {
+    /// As typed; the skill's label if only `skill_id` was given.
+    #[serde(default)]
     pub skill: String,
+    /// The taxonomy id; null for text the taxonomy does not know.
+    #[serde(default)]
+    pub skill_id: Option<String>,
     pub level: Level,
     pub evidence: Evidence,
 }
@@ -116,8 +125,9 @@ pub struct Project {
     pub description: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
+    /// The skills the project used: names, or `{skill, skill_id}` objects.
     #[serde(default)]
-    pub skills: Vec<String>,
+    pub skills: Vec<SkillName>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -214,9 +224,20 @@ pub struct Candidate {
 #[serde(deny_unknown_fields)]
 pub struct CandidateFilter {
     pub stage: Option<Stage>,
-    /// Candidates claiming this skill (case-insensitive).
-    pub skill: Option<String>,
+    /// Candidates claiming this skill on their profile: by taxonomy id when the text names a
+    /// known skill (`JS` finds "JavaScript"), else by the text, ignoring case.
+    #[param(value_type = Option<String>)]
+    pub skill: Option<SkillFilter>,
     pub program_id: Option<u64>,
+}
+
+impl CandidateFilter {
+    /// Normalises the skill filter once, before it is matched against every candidate.
+    pub fn resolve(&mut self, taxonomy: &Taxonomy) {
+        if let Some(s) = &mut self.skill {
+            s.resolve(taxonomy);
+        }
+    }
 }
 
 impl Candidate {
@@ -228,7 +249,7 @@ impl Candidate {
                 self.profile
                     .skills
                     .iter()
-                    .any(|c| c.skill.eq_ignore_ascii_case(s))
+                    .any(|c| s.matches(&c.skill, c.skill_id.as_deref()))
             })
     }
 }
@@ -246,6 +267,25 @@ impl Personal {
 }
 
 impl Profile {
+    /// Settles every skill of the profile (claims and projects) against `taxonomy`; see
+    /// [`skill_ref::resolve`]. Runs before [`Profile::validate`].
+    pub fn normalise(&mut self, taxonomy: &Taxonomy) -> Result<(), FieldError> {
+        // The list checks run first, so that an oversized list is refused before any work.
+        items("profile.skills", &self.skills, MAX_ITEMS)?;
+        for (i, c) in self.skills.iter_mut().enumerate() {
+            let field = format!("profile.skills[{i}]");
+            skill_ref::resolve(&field, &mut c.skill, &mut c.skill_id, taxonomy)?;
+        }
+        items("profile.projects", &self.projects, 50)?;
+        for (i, p) in self.projects.iter_mut().enumerate() {
+            items(&format!("profile.projects[{i}].skills"), &p.skills, 50)?;
+            for (j, s) in p.skills.iter_mut().enumerate() {
+                s.normalise(&format!("profile.projects[{i}].skills[{j}]"), taxonomy)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), FieldError> {
         items("profile.skills", &self.skills, MAX_ITEMS)?;
         for (i, s) in self.skills.iter().enumerate() {
@@ -276,7 +316,7 @@ impl Profile {
             opt_text(&format!("{f}.url"), p.url.as_deref(), 500)?;
             items(&format!("{f}.skills"), &p.skills, 50)?;
             for (j, s) in p.skills.iter().enumerate() {
-                skill_name(&format!("{f}.skills[{j}]"), s)?;
+                s.validate(&format!("{f}.skills[{j}]"))?;
             }
         }
         items("profile.certificates", &self.certificates, 50)?;

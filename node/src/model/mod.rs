@@ -1,6 +1,6 @@
 //! The community's domain records: what an operator keeps about employers, training,
-//! candidates, openings, assessments, vetting, placements and outreach, with the checks each
-//! record must pass before it is stored.
+//! candidates, openings, assessments, vetting, placements, introductions and outreach,
+//! with the checks each record must pass before it is stored.
 //!
 //! Types here are the API's JSON bodies too (`deny_unknown_fields`: a misspelt field is an
 //! error, not silently dropped). Server-managed fields (ids, timestamps, pipeline history)
@@ -11,9 +11,12 @@ mod candidate;
 mod common;
 mod community;
 mod employer;
+mod introduction;
 mod opening;
 mod outreach;
 mod placement;
+mod shown;
+mod skill_ref;
 mod training;
 
 pub use assessment::{
@@ -27,9 +30,16 @@ pub use candidate::{
 pub use common::{Evidence, FieldError, Level, Record, Reference};
 pub use community::{Community, GoalMetric, SegmentGoal, YearlyGoal};
 pub use employer::{Commitment, Contact, Employer, EmployerFilter, SizeBand};
+pub use introduction::{
+    open_to_introductions, stage_introduction, stage_outcome, stage_withdrawal, Introduction,
+    IntroductionError, IntroductionFilter, IntroductionRequest, IntroductionStatus,
+    NewIntroduction, Outcome, OutcomeInput, RequestedBy,
+};
 pub use opening::{Opening, OpeningFilter, OpeningStatus, RemotePolicy, SkillRequirement};
 pub use outreach::{Outreach, OutreachChannel, OutreachFilter};
 pub use placement::{Placement, PlacementFilter, RetentionCheck, RetentionQuarter};
+pub use shown::{shown_index_name, stage_shown, Shown, ShownFilter};
+pub use skill_ref::{SkillFilter, SkillName};
 pub use training::{
     Delivery, Program, ProgramFilter, Provider, ProviderFilter, ProviderKind, Schedule,
 };
@@ -37,6 +47,7 @@ pub use training::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::skills::Taxonomy;
 use crate::store::{Table, WriteTx};
 
 /// A kind of record served by the generic create/read/update/list/delete routes.
@@ -51,6 +62,13 @@ pub trait Resource:
     /// Query parameters accepted by the list route.
     type Filter: DeserializeOwned + Default + utoipa::IntoParams + Send + Sync + 'static;
 
+    /// Settles the record's skills against the node's taxonomy (see [`SkillName`]): text
+    /// gets its skill id, a given id is checked. Runs before [`Resource::validate`], on
+    /// every create and replace, since which ids exist depends on the node's taxonomy.
+    fn normalise(&mut self, _taxonomy: &Taxonomy) -> Result<(), FieldError> {
+        Ok(())
+    }
+
     /// Field-level checks that need no other record.
     fn validate(&self) -> Result<(), FieldError>;
 
@@ -61,6 +79,16 @@ pub trait Resource:
 
     fn matches(&self, _filter: &Self::Filter) -> bool {
         true
+    }
+
+    /// Prepares a list filter before [`Resource::matches`] runs on each record: a skill
+    /// filter is normalised once, here, rather than once per record.
+    fn resolve_filter(_filter: &mut Self::Filter, _taxonomy: &Taxonomy) {}
+
+    /// The candidate this record is about, if any: their search index entry is refreshed
+    /// when the record changes.
+    fn candidate_id(&self) -> Option<u64> {
+        None
     }
 
     /// The employer that owns this record, for records an employer may manage itself.

@@ -1,6 +1,6 @@
 //! Job openings posted by employers, described by skills rather than degrees.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -8,7 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::common::{
     items, opt_text, skill_name, soc_code, text, FieldError, Level, Reference, MAX_NAME, MAX_NOTE,
 };
+use super::skill_ref::{self, same_skill_key};
 use super::Resource;
+use crate::skills::Taxonomy;
 use crate::store::Table;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -45,10 +47,17 @@ fn one() -> u16 {
     1
 }
 
+/// A skill an opening asks for. Give `skill` (free text, normalised to `skill_id` when the
+/// taxonomy knows it), `skill_id` (from `GET /api/v1/skills`), or both.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillRequirement {
+    /// As typed; the skill's label if only `skill_id` was given.
+    #[serde(default)]
     pub skill: String,
+    /// The taxonomy id; null for text the taxonomy does not know.
+    #[serde(default)]
+    pub skill_id: Option<String>,
     pub min_level: Level,
 }
 
@@ -78,16 +87,44 @@ pub struct OpeningFilter {
     pub soc_code: Option<String>,
 }
 
+/// Most skills in one list of an opening.
+const MAX_REQUIREMENTS: usize = 50;
+
+fn normalise_requirements(
+    field: &str,
+    list: &mut [SkillRequirement],
+    taxonomy: &Taxonomy,
+) -> Result<(), FieldError> {
+    items(field, list, MAX_REQUIREMENTS)?;
+    for (i, r) in list.iter_mut().enumerate() {
+        skill_ref::resolve(
+            &format!("{field}[{i}]"),
+            &mut r.skill,
+            &mut r.skill_id,
+            taxonomy,
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks one list of requirements. The same skill twice is refused, compared by skill id
+/// when known ("JS" and "JavaScript" are one skill), else by normalised text: listing it
+/// twice at two levels leaves the employer's meaning unclear.
 fn requirements(field: &str, list: &[SkillRequirement]) -> Result<(), FieldError> {
-    items(field, list, 50)?;
-    let mut seen = BTreeSet::new();
+    items(field, list, MAX_REQUIREMENTS)?;
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for (i, r) in list.iter().enumerate() {
         skill_name(&format!("{field}[{i}].skill"), &r.skill)?;
-        if !seen.insert(r.skill.to_lowercase()) {
-            return Err(FieldError::new(
-                format!("{field}[{i}].skill"),
-                format!("{:?} is listed twice", r.skill),
-            ));
+        let key = same_skill_key(&r.skill, r.skill_id.as_deref());
+        if let Some(first) = seen.insert(key, &r.skill) {
+            let reason = match &r.skill_id {
+                Some(id) if !first.eq_ignore_ascii_case(&r.skill) => format!(
+                    "{:?} is the same skill ({id}) as {first:?}, listed before it",
+                    r.skill
+                ),
+                _ => format!("{:?} is listed twice", r.skill),
+            };
+            return Err(FieldError::new(format!("{field}[{i}].skill"), reason));
         }
     }
     Ok(())
@@ -98,6 +135,15 @@ impl Resource for Opening {
     const NAME: &'static str = "opening";
     const COLLECTION: &'static str = "openings";
     type Filter = OpeningFilter;
+
+    fn normalise(&mut self, taxonomy: &Taxonomy) -> Result<(), FieldError> {
+        normalise_requirements("required_skills", &mut self.required_skills, taxonomy)?;
+        normalise_requirements(
+            "nice_to_have_skills",
+            &mut self.nice_to_have_skills,
+            taxonomy,
+        )
+    }
 
     fn validate(&self) -> Result<(), FieldError> {
         text("title", &self.title, MAX_NAME)?;

@@ -105,6 +105,10 @@ impl Resource for Placement {
         Ok(())
     }
 
+    fn candidate_id(&self) -> Option<u64> {
+        Some(self.candidate_id)
+    }
+
     fn references(&self) -> Vec<Reference> {
         let mut refs = vec![
             Reference::new(

@@ -3,8 +3,10 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{items, opt_text, skill_name, text, FieldError, Reference, MAX_NAME, MAX_NOTE};
+use super::common::{items, opt_text, text, FieldError, Reference, MAX_NAME, MAX_NOTE};
+use super::skill_ref::{SkillFilter, SkillName};
 use super::Resource;
+use crate::skills::Taxonomy;
 use crate::store::Table;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -63,8 +65,9 @@ impl Resource for Provider {
 pub struct Program {
     pub provider_id: u64,
     pub name: String,
+    /// Names (`"Python"`) or `{skill, skill_id}` objects; always answered as objects.
     #[serde(default)]
-    pub skills_taught: Vec<String>,
+    pub skills_taught: Vec<SkillName>,
     pub yearly_enrolment: u32,
     pub yearly_completion: u32,
     #[serde(default)]
@@ -99,9 +102,14 @@ pub enum Schedule {
 #[serde(deny_unknown_fields)]
 pub struct ProgramFilter {
     pub provider_id: Option<u64>,
-    /// Programs teaching this skill (case-insensitive).
-    pub skill: Option<String>,
+    /// Programs teaching this skill: by taxonomy id when the text names a known skill (`JS`
+    /// finds "JavaScript"), else by the text, ignoring case.
+    #[param(value_type = Option<String>)]
+    pub skill: Option<SkillFilter>,
 }
+
+/// Most skills one program may list.
+const MAX_SKILLS_TAUGHT: usize = 100;
 
 impl Resource for Program {
     const TABLE: Table = Table::Program;
@@ -109,11 +117,19 @@ impl Resource for Program {
     const COLLECTION: &'static str = "programs";
     type Filter = ProgramFilter;
 
+    fn normalise(&mut self, taxonomy: &Taxonomy) -> Result<(), FieldError> {
+        items("skills_taught", &self.skills_taught, MAX_SKILLS_TAUGHT)?;
+        for (i, s) in self.skills_taught.iter_mut().enumerate() {
+            s.normalise(&format!("skills_taught[{i}]"), taxonomy)?;
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), FieldError> {
         text("name", &self.name, MAX_NAME)?;
-        items("skills_taught", &self.skills_taught, 100)?;
+        items("skills_taught", &self.skills_taught, MAX_SKILLS_TAUGHT)?;
         for (i, s) in self.skills_taught.iter().enumerate() {
-            skill_name(&format!("skills_taught[{i}]"), s)?;
+            s.validate(&format!("skills_taught[{i}]"))?;
         }
         opt_text(
             "admissions_criteria",
@@ -137,8 +153,16 @@ impl Resource for Program {
 
     fn matches(&self, f: &ProgramFilter) -> bool {
         f.provider_id.is_none_or(|p| p == self.provider_id)
-            && f.skill
-                .as_ref()
-                .is_none_or(|s| self.skills_taught.iter().any(|t| t.eq_ignore_ascii_case(s)))
+            && f.skill.as_ref().is_none_or(|s| {
+                self.skills_taught
+                    .iter()
+                    .any(|t| s.matches(&t.skill, t.skill_id.as_deref()))
+            })
+    }
+
+    fn resolve_filter(filter: &mut ProgramFilter, taxonomy: &Taxonomy) {
+        if let Some(s) = &mut filter.skill {
+            s.resolve(taxonomy);
+        }
     }
 }

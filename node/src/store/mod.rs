@@ -72,14 +72,19 @@ pub enum Table {
     Vetting = 18,
     Placement = 19,
     Outreach = 20,
+    Introduction = 21,
+    /// Audit of blind results shown to employers.
+    Shown = 22,
     Account = 30,
     AccountByName = 31,
     Token = 32,
     TokenByHash = 33,
+    /// `ShownByOpening | opening id | shown id` → shown id.
+    ShownByOpening = 34,
 }
 
 impl Table {
-    const ALL: [Table; 19] = [
+    const ALL: [Table; 22] = [
         Table::Meta,
         Table::Counter,
         Table::Refs,
@@ -95,10 +100,13 @@ impl Table {
         Table::Vetting,
         Table::Placement,
         Table::Outreach,
+        Table::Introduction,
+        Table::Shown,
         Table::Account,
         Table::AccountByName,
         Table::Token,
         Table::TokenByHash,
+        Table::ShownByOpening,
     ];
 
     /// What a record of this table is called, for messages.
@@ -114,6 +122,8 @@ impl Table {
             Table::Vetting => "vetting interview",
             Table::Placement => "placement",
             Table::Outreach => "outreach record",
+            Table::Introduction => "introduction",
+            Table::Shown => "search audit entry",
             Table::Account => "account",
             Table::Token => "token",
             Table::Community => "community",
@@ -122,7 +132,8 @@ impl Table {
             | Table::Refs
             | Table::FwdRefs
             | Table::AccountByName
-            | Table::TokenByHash => "index entry",
+            | Table::TokenByHash
+            | Table::ShownByOpening => "index entry",
         }
     }
 
@@ -533,6 +544,68 @@ impl Store {
         })
     }
 
+    /// Every record of `table` in id order, with no scan limit: for start-up work such as
+    /// rebuilding the search index, never for a request.
+    pub fn scan<T: DeserializeOwned>(
+        &self,
+        table: Table,
+    ) -> impl Iterator<Item = Result<(u64, T), StoreError>> + '_ {
+        self.inner
+            .db
+            .range(key(table, 0).to_vec()..vec![table as u8 + 1])
+            .map(|item| {
+                let (k, v) = item?;
+                Ok((id_of(&k)?, decode_value(&k, &v)?))
+            })
+    }
+
+    /// The records that point at `target` (see [`WriteTx::set_refs`]).
+    pub fn referrers(
+        &self,
+        target: Table,
+        target_id: u64,
+    ) -> Result<Vec<(Table, u64)>, StoreError> {
+        let prefix = refs_prefix(target, target_id);
+        self.inner
+            .db
+            .scan_prefix(&prefix)
+            .map(|item| {
+                let (k, _) = item?;
+                decode_referrer(&k, prefix.len())
+            })
+            .collect()
+    }
+
+    /// The ids in a name index whose names start with `prefix`, in name order, after the
+    /// name `after` (exclusive), at most `limit` of them.
+    pub fn index_range(
+        &self,
+        index: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, u64)>, StoreError> {
+        let full = named_key(index, prefix);
+        let start = match after {
+            // The smallest key greater than `after`.
+            Some(a) => {
+                let mut k = named_key(index, a);
+                k.push(0);
+                k
+            }
+            None => full.clone(),
+        };
+        let mut out = Vec::new();
+        for item in self.inner.db.range(start..) {
+            let (k, v) = item?;
+            if !k.starts_with(&full) || out.len() == limit {
+                break;
+            }
+            out.push((k[1..].to_vec(), decode_id(&k, unseal(&k, &v)?)?));
+        }
+        Ok(out)
+    }
+
     /// SHA-256 over every key and value in key order (each length-prefixed, so boundaries
     /// cannot shift): two stores with the same digest hold the same bytes. Used to check
     /// that seeding is deterministic.
@@ -548,6 +621,19 @@ impl Store {
         }
         Ok(hasher.finalize().into())
     }
+}
+
+/// The source `(table, id)` at the end of a reverse-reference key, after `prefix_len` bytes.
+fn decode_referrer(k: &[u8], prefix_len: usize) -> Result<(Table, u64), StoreError> {
+    let tail = k.get(prefix_len..).unwrap_or_default();
+    let table = tail
+        .first()
+        .and_then(|b| Table::from_byte(*b))
+        .ok_or_else(|| StoreError::Corrupt {
+            key: hex::encode(k),
+            reason: "malformed reference index entry".into(),
+        })?;
+    Ok((table, decode_id(k, &tail[1..])?))
 }
 
 fn id_of(k: &[u8]) -> Result<u64, StoreError> {

@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{
-    decode_id, decode_value, encode_value, fwd_key, key, named_key, refs_key, refs_prefix, seal,
-    unseal, StoreError, Table,
+    decode_id, decode_referrer, decode_value, encode_value, fwd_key, key, named_key, refs_key,
+    refs_prefix, seal, unseal, StoreError, Table,
 };
 
 /// A change being staged under the store's write lock. See [`super::Store::commit`].
@@ -80,6 +80,15 @@ impl<'a> WriteTx<'a> {
 
     pub fn delete(&mut self, table: Table, id: u64) {
         self.pending.insert(key(table, id).to_vec(), None);
+    }
+
+    /// A metadata entry as this change would leave it.
+    pub fn get_meta<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        let k = named_key(Table::Meta, name.as_bytes());
+        match self.raw_get(&k)? {
+            Some(v) => Ok(Some(decode_value(&k, &v)?)),
+            None => Ok(None),
+        }
     }
 
     pub fn put_meta<T: Serialize>(&mut self, name: &str, value: &T) -> Result<(), StoreError> {
@@ -203,17 +212,7 @@ impl<'a> WriteTx<'a> {
         }
         found
             .keys()
-            .map(|k| {
-                let tail = &k[prefix.len()..];
-                let table = tail
-                    .first()
-                    .and_then(|b| Table::from_byte(*b))
-                    .ok_or_else(|| StoreError::Corrupt {
-                        key: hex::encode(k),
-                        reason: "malformed reference index entry".into(),
-                    })?;
-                Ok((table, decode_id(k, &tail[1..])?))
-            })
+            .map(|k| decode_referrer(k, prefix.len()))
             .collect()
     }
 }

@@ -171,7 +171,7 @@ async fn programs() {
     let list = "/api/v1/programs";
     let provider = api.new_provider().await;
     let mut replacement = program_body(provider, "Web Basics II");
-    replacement["skills_taught"] = json!(["CSS"]);
+    replacement["skills_taught"] = json!([{"skill": "CSS"}]);
     replacement["length_weeks"] = json!(24);
     replacement["scholarships"] = json!(true);
     lifecycle(

@@ -25,6 +25,8 @@ struct World {
     vetting_id: u64,
     placement_id: u64,
     outreach_id: u64,
+    /// Requested by the employer token's employer, so that it can reach it.
+    introduction_id: u64,
     token_id: u64,
     account_id: u64,
 }
@@ -55,6 +57,18 @@ impl World {
         let candidate_id = api.new_candidate().await;
         // The employer token's own opening, so that the employer role can reach it.
         let opening_id = api.new_opening(api.employer_id).await;
+        // Before the placement below: a placed candidate cannot be introduced.
+        let introduction_id = api
+            .create(
+                "/api/v1/introductions",
+                json!({
+                    "candidate_id": candidate_id,
+                    "employer_id": api.employer_id,
+                    "opening_id": opening_id,
+                    "message": "Walk"
+                }),
+            )
+            .await;
         let assessment_id = api
             .create(
                 "/api/v1/assessments",
@@ -96,6 +110,7 @@ impl World {
             vetting_id,
             placement_id,
             outreach_id,
+            introduction_id,
             token_id,
             account_id,
         }
@@ -117,6 +132,7 @@ impl World {
             "vetting" => self.vetting_id,
             "placements" => self.placement_id,
             "outreach" => self.outreach_id,
+            "introductions" => self.introduction_id,
             "tokens" => self.token_id,
             "accounts" => self.account_id,
             other => panic!(
@@ -244,8 +260,12 @@ fn designed_access(method: &Method, path: &str) -> Option<Vec<Role>> {
         // Reviewers vet skills profiles; contact data and changes stay with operators.
         "candidates" if *method == Method::GET => vec![Operator, Reviewer],
         "assessments" | "vetting" => vec![Operator, Reviewer],
-        // An employer manages its own openings and nothing else.
+        // An employer manages its own openings.
         "openings" => vec![Operator, Employer],
+        // Employers request and follow their own introductions; the candidate's answer is
+        // recorded by the operator, who spoke to them.
+        "introductions" if path.ends_with("/outcome") => vec![Operator],
+        "introductions" => vec![Operator, Employer],
         "community" | "tokens" | "accounts" | "candidates" | "employers" | "providers"
         | "programs" | "placements" | "outreach" => vec![Operator],
         other => panic!("{method} {path}: no access rule for {other:?}; decide one in roles.rs"),

@@ -38,6 +38,11 @@ pub(crate) struct TestApi {
 impl TestApi {
     /// A node with a schema, a community, one employer and a token for every role.
     pub(crate) async fn new() -> TestApi {
+        TestApi::with_taxonomy(techhire_node::skills::Taxonomy::builtin().clone()).await
+    }
+
+    /// As [`TestApi::new`], with this skills taxonomy (a community's extended one, say).
+    pub(crate) async fn with_taxonomy(taxonomy: techhire_node::skills::Taxonomy) -> TestApi {
         let dir = tempfile::tempdir().expect("temp dir");
         let store =
             Store::open(&dir.path().join("db"), &StoreOptions::default()).expect("open store");
@@ -64,8 +69,14 @@ impl TestApi {
             .expect("create the token's employer")
             .id;
         let (_, employer) = mint(&store, Role::Employer, Some(employer_id)).await;
-        let router =
-            techhire_node::http::router(techhire_node::server::state(store.clone(), "test".into()));
+        let router = techhire_node::http::router(
+            techhire_node::server::state(
+                store.clone(),
+                "test".into(),
+                std::sync::Arc::new(taxonomy),
+            )
+            .expect("state"),
+        );
         TestApi {
             store,
             router,
@@ -383,7 +394,7 @@ pub(crate) fn program_body(provider_id: u64, name: &str) -> Value {
     json!({
         "provider_id": provider_id,
         "name": name,
-        "skills_taught": ["HTML", "JavaScript"],
+        "skills_taught": [{"skill": "HTML"}, {"skill": "JavaScript"}],
         "yearly_enrolment": 40,
         "yearly_completion": 30,
         "delivery": "live",

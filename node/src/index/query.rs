@@ -1,0 +1,385 @@
+//! Running queries against the index: employer search (every listed skill required, as
+//! filters) and an opening's matches (ranked by score, missing skills allowed).
+//!
+//! Both score with a *compiled* demand: requirements turned into slots, and the place points
+//! for each remote preference worked out once, using `matching`'s own credit and share
+//! functions, so that a score here always equals `matching::score_only` for the same
+//! candidate (a test holds the two together). Explanations are built by `matching::score`
+//! for the results kept, never for the rest.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use roaring::RoaringBitmap;
+
+use super::{CandidateIndex, Entry, Inner};
+use crate::matching::{
+    self, claim_credit, share, vetting_points, Demand, Match, Requirement, SkillKey, Supply,
+    MAX_SCORE, NICE_TO_HAVE_WEIGHT, REQUIRED_WEIGHT, VETTING_WEIGHT,
+};
+use crate::model::{Evidence, Level, RemotePolicy, RemotePreference};
+
+/// The most skills one search may list.
+pub const MAX_SEARCH_SKILLS: usize = 20;
+
+/// One skill a search requires, at or above a level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkillFilter {
+    pub skill: SkillKey,
+    pub min_level: Level,
+}
+
+/// An employer's search: candidates holding every listed skill at its level, backed by at
+/// least `min_evidence` if given, and open to remote work if `remote`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    pub skills: Vec<SkillFilter>,
+    pub min_evidence: Option<Evidence>,
+    pub remote: bool,
+}
+
+impl Search {
+    /// The demand a search ranks by: its skills as required ones; a remote job if `remote`,
+    /// else a hybrid one with no known location (docs/matching.md, "Search").
+    pub fn demand(&self) -> Demand {
+        Demand {
+            required: self
+                .skills
+                .iter()
+                .map(|f| Requirement {
+                    skill: f.skill.clone(),
+                    min_level: f.min_level,
+                })
+                .collect(),
+            nice_to_have: Vec::new(),
+            remote: if self.remote {
+                RemotePolicy::Remote
+            } else {
+                RemotePolicy::Hybrid
+            },
+            location: None,
+        }
+    }
+}
+
+/// One candidate in a result, with the score's explanation.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub id: u64,
+    pub found: Match,
+}
+
+/// The best candidates of a query, best first, and how many candidates qualified in all.
+#[derive(Debug, Clone)]
+pub struct Results {
+    pub total: u64,
+    pub hits: Vec<Hit>,
+}
+
+/// A demand with its skills as slots. `None` is a skill no candidate has ever claimed.
+struct Compiled<'d> {
+    demand: &'d Demand,
+    required: Vec<(Option<u32>, Level)>,
+    nice: Vec<(Option<u32>, Level)>,
+    /// Place points by [`pref_index`] and willingness to relocate.
+    place: [[u32; 2]; 4],
+}
+
+fn pref_index(p: RemotePreference) -> usize {
+    match p {
+        RemotePreference::OnSite => 0,
+        RemotePreference::Hybrid => 1,
+        RemotePreference::Remote => 2,
+        RemotePreference::Any => 3,
+    }
+}
+
+impl<'d> Compiled<'d> {
+    fn new(inner: &Inner, demand: &'d Demand) -> Compiled<'d> {
+        let slots = |list: &[Requirement]| {
+            list.iter()
+                .map(|r| (inner.slots.get(&r.skill).copied(), r.min_level))
+                .collect()
+        };
+        let mut place = [[0; 2]; 4];
+        for pref in [
+            RemotePreference::OnSite,
+            RemotePreference::Hybrid,
+            RemotePreference::Remote,
+            RemotePreference::Any,
+        ] {
+            for relocate in [false, true] {
+                // The index keeps no location (it is personal data), so place depends on
+                // the preference and willingness to relocate alone.
+                let probe = Supply {
+                    skills: Vec::new(),
+                    vetting: None,
+                    remote: pref,
+                    willing_to_relocate: relocate,
+                    location: None,
+                };
+                place[pref_index(pref)][usize::from(relocate)] =
+                    matching::place_points(demand, &probe);
+            }
+        }
+        Compiled {
+            demand,
+            required: slots(&demand.required),
+            nice: slots(&demand.nice_to_have),
+            place,
+        }
+    }
+
+    fn score(&self, e: &Entry) -> u32 {
+        share(
+            REQUIRED_WEIGHT,
+            credits(&self.required, e),
+            self.required.len(),
+        ) + share(NICE_TO_HAVE_WEIGHT, credits(&self.nice, e), self.nice.len())
+            + vetting_points(e.vetting)
+            + self.place[pref_index(e.remote)][usize::from(e.relocate)]
+    }
+
+    /// The most a candidate holding `held` of the required skills can score.
+    fn upper_bound(&self, held: usize) -> u32 {
+        let best_place = self.place.iter().flatten().copied().max().unwrap_or(0);
+        share(
+            REQUIRED_WEIGHT,
+            std::iter::repeat_n(MAX_SCORE, held),
+            self.required.len(),
+        ) + NICE_TO_HAVE_WEIGHT
+            + VETTING_WEIGHT
+            + best_place
+    }
+}
+
+fn credits<'a>(list: &'a [(Option<u32>, Level)], e: &'a Entry) -> impl Iterator<Item = u32> + 'a {
+    list.iter()
+        .map(move |&(slot, min)| best_credit(e, slot, min))
+}
+
+fn best_credit(e: &Entry, slot: Option<u32>, min_level: Level) -> u32 {
+    let Some(slot) = slot else { return 0 };
+    e.claims
+        .iter()
+        .filter(|c| c.slot == slot)
+        .map(|c| claim_credit(c.level, c.evidence, min_level))
+        .max()
+        .unwrap_or(0)
+}
+
+/// The best `k` (score, id) pairs offered, by score and then by lower id.
+struct TopK {
+    k: usize,
+    /// A min-heap by goodness: its top is the worst kept.
+    heap: BinaryHeap<Reverse<(u32, Reverse<u32>)>>,
+}
+
+impl TopK {
+    fn new(k: usize) -> TopK {
+        TopK {
+            k,
+            heap: BinaryHeap::with_capacity(k.min(4096) + 1),
+        }
+    }
+
+    fn offer(&mut self, score: u32, id: u32) {
+        if self.k == 0 {
+            return;
+        }
+        let key = (score, Reverse(id));
+        if self.heap.len() < self.k {
+            self.heap.push(Reverse(key));
+        } else if self.heap.peek().is_some_and(|Reverse(worst)| key > *worst) {
+            self.heap.pop();
+            self.heap.push(Reverse(key));
+        }
+    }
+
+    /// The worst kept score once `k` are kept: nothing at or below it can enter.
+    fn bar(&self) -> Option<u32> {
+        (self.heap.len() == self.k)
+            .then(|| self.heap.peek().map(|Reverse((s, _))| *s))
+            .flatten()
+    }
+
+    /// Best first.
+    fn into_sorted(self) -> Vec<(u32, u32)> {
+        // Ascending by `Reverse(key)` is descending by key: best first.
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Reverse((score, Reverse(id)))| (score, id))
+            .collect()
+    }
+}
+
+thread_local! {
+    /// Per-candidate counters for [`CandidateIndex::matches`], kept between queries so a
+    /// query does not allocate and clear a million bytes; always left all zero.
+    static COUNTS: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl CandidateIndex {
+    /// The best `top` searchable candidates holding every skill of `search`, best first.
+    pub fn search(&self, search: &Search, top: usize) -> Results {
+        let demand = search.demand();
+        let inner = self.read();
+        let compiled = Compiled::new(&inner, &demand);
+        let mut best = TopK::new(top);
+        let mut total = 0u64;
+        if let Some(pool) = intersect(&inner, &compiled.required) {
+            let filters: Vec<(u32, Level)> = compiled
+                .required
+                .iter()
+                .filter_map(|&(slot, min)| Some((slot?, min)))
+                .collect();
+            for id in &pool {
+                let Some(e) = inner.entries.get(id as usize).and_then(Option::as_ref) else {
+                    continue;
+                };
+                if !qualifies(e, &filters, search) {
+                    continue;
+                }
+                total += 1;
+                best.offer(compiled.score(e), id);
+            }
+        }
+        explain(&inner, &compiled, best, total)
+    }
+
+    /// The best `top` searchable candidates for `demand`, best first. Only candidates
+    /// holding at least one required skill are considered (or one nice-to-have skill if
+    /// none is required; everyone searchable if no skill is named at all).
+    pub fn matches(&self, demand: &Demand, top: usize) -> Results {
+        let inner = self.read();
+        let compiled = Compiled::new(&inner, demand);
+        let mut best = TopK::new(top);
+        let known = |list: &[(Option<u32>, Level)]| -> Vec<u32> {
+            let mut s: Vec<u32> = list.iter().filter_map(|(slot, _)| *slot).collect();
+            s.sort_unstable();
+            s.dedup();
+            s
+        };
+        let required = known(&compiled.required);
+        if compiled.required.is_empty() {
+            let nice = known(&compiled.nice);
+            let pool = if compiled.nice.is_empty() {
+                inner.searchable.clone()
+            } else {
+                union(&inner, &nice) & &inner.searchable
+            };
+            for id in &pool {
+                if let Some(e) = inner.entries.get(id as usize).and_then(Option::as_ref) {
+                    best.offer(compiled.score(e), id);
+                }
+            }
+            return explain(&inner, &compiled, best, pool.len());
+        }
+        let all = union(&inner, &required);
+        let pool = &all & &inner.searchable;
+        // Bucket the pool by how many required skills each candidate holds, then score
+        // the fullest buckets first: once the k-th best score is above what a
+        // bucket's candidates could at most score, that bucket and emptier ones cannot enter
+        // (equal scores could, by a lower id).
+        let buckets = COUNTS.with(|cell| {
+            let mut counts = cell.borrow_mut();
+            let size = inner.entries.len();
+            if counts.len() < size {
+                counts.resize(size, 0);
+            }
+            for &slot in &required {
+                for id in &inner.postings[slot as usize] {
+                    let c = &mut counts[id as usize];
+                    *c = c.saturating_add(1);
+                }
+            }
+            let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); required.len() + 1];
+            for id in &pool {
+                let held = usize::from(counts[id as usize]).min(required.len());
+                buckets[held].push(id);
+            }
+            for id in &all {
+                counts[id as usize] = 0;
+            }
+            buckets
+        });
+        for (held, ids) in buckets.iter().enumerate().rev() {
+            if best
+                .bar()
+                .is_some_and(|bar| bar > compiled.upper_bound(held))
+            {
+                break;
+            }
+            for &id in ids {
+                if let Some(e) = inner.entries.get(id as usize).and_then(Option::as_ref) {
+                    best.offer(compiled.score(e), id);
+                }
+            }
+        }
+        explain(&inner, &compiled, best, pool.len())
+    }
+}
+
+/// The searchable candidates holding every known skill of `required`; `None` if a skill is
+/// one no candidate has claimed (nobody can qualify).
+fn intersect(inner: &Inner, required: &[(Option<u32>, Level)]) -> Option<RoaringBitmap> {
+    let mut bitmaps = required
+        .iter()
+        .map(|(slot, _)| slot.map(|s| &inner.postings[s as usize]))
+        .collect::<Option<Vec<&RoaringBitmap>>>()?;
+    // Smallest first: every later intersection is then at most that size.
+    bitmaps.sort_by_key(|b| b.len());
+    let mut pool = match bitmaps.first() {
+        Some(first) => *first & &inner.searchable,
+        None => inner.searchable.clone(),
+    };
+    for b in bitmaps.iter().skip(1) {
+        if pool.is_empty() {
+            break;
+        }
+        pool &= *b;
+    }
+    Some(pool)
+}
+
+fn union(inner: &Inner, slots: &[u32]) -> RoaringBitmap {
+    let mut out = RoaringBitmap::new();
+    for &s in slots {
+        out |= &inner.postings[s as usize];
+    }
+    out
+}
+
+/// Whether `e` holds each filter's skill at its level, with the evidence and remote
+/// preference the search asks for.
+fn qualifies(e: &Entry, filters: &[(u32, Level)], search: &Search) -> bool {
+    if search.remote && e.remote == RemotePreference::OnSite {
+        return false;
+    }
+    filters.iter().all(|&(slot, min)| {
+        e.claims.iter().any(|c| {
+            c.slot == slot
+                && c.level >= min
+                && search.min_evidence.is_none_or(|ev| c.evidence >= ev)
+        })
+    })
+}
+
+fn explain(inner: &Inner, compiled: &Compiled<'_>, best: TopK, total: u64) -> Results {
+    let hits = best
+        .into_sorted()
+        .into_iter()
+        .filter_map(|(quick, id)| {
+            let e = inner.entries.get(id as usize)?.as_ref()?;
+            let found = matching::score(compiled.demand, &inner.supply(e));
+            debug_assert_eq!(found.score, quick, "index and matching scores disagree");
+            Some(Hit {
+                id: u64::from(id),
+                found,
+            })
+        })
+        .collect();
+    Results { total, hits }
+}
