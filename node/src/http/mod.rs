@@ -142,8 +142,9 @@ impl Route {
 
     /// Whether this is a paged list (`GET /api/v1/<collection>` answering `{items, next_after}`).
     pub fn is_list(&self) -> bool {
-        const NOT_LISTS: [&str; 6] = [
+        const NOT_LISTS: [&str; 7] = [
             "/api/v1/skills",
+            "/api/v1/skills/unmatched",
             "/api/v1/search/candidates",
             "/healthz",
             "/api/v1/openapi.json",
@@ -198,6 +199,15 @@ pub fn routes() -> Vec<Route> {
             get(skills::autocomplete),
         )
         .query::<skills::SkillQuery>(),
+        Route::new(
+            Method::GET,
+            "/api/v1/skills/unmatched",
+            OPERATOR,
+            "skills",
+            "Free-text skills no taxonomy skill matched, most used first",
+            get(skills::unmatched),
+        )
+        .query::<skills::UnmatchedQuery>(),
         Route::new(
             Method::POST,
             "/api/v1/auth/login",

@@ -1,4 +1,7 @@
-//! `GET /api/v1/skills`: autocomplete over the skills taxonomy.
+//! `GET /api/v1/skills`: autocomplete over the skills taxonomy; and
+//! `GET /api/v1/skills/unmatched`: the free text no skill matched, for the operator.
+
+use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -9,6 +12,9 @@ use utoipa::IntoParams;
 use super::error::{ApiError, ApiResult};
 use super::extract::{parse_query, RawQuery};
 use super::AppState;
+use crate::model::{Opening, Program, Record};
+use crate::skills::normal_key;
+use crate::store::Table;
 
 /// The longest query, in characters.
 pub(super) const MAX_QUERY_CHARS: usize = 100;
@@ -93,6 +99,103 @@ pub(super) async fn autocomplete(
         .collect();
     // The items borrow from the taxonomy, so the body is serialised while it is held.
     Ok(Json(SkillsBody { items }).into_response())
+}
+
+/// The query of `GET /api/v1/skills/unmatched`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UnmatchedQuery {
+    /// How many texts to return, most used first.
+    #[param(minimum = 1, maximum = 500, default = 100)]
+    limit: Option<usize>,
+}
+
+/// One text no skill of the taxonomy matched, and how much it is used.
+#[derive(Debug, Serialize)]
+struct Unmatched {
+    /// The text in normalised form (lower case, letters and digits).
+    text: String,
+    /// As someone typed it, when an opening or program uses it.
+    example: Option<String>,
+    /// Candidates claiming it (in their skills, projects or assessments).
+    candidates: u64,
+    openings: u64,
+    programs: u64,
+}
+
+/// Free text that matched no skill, most used first, so that the operator can add the
+/// skills or aliases the community needs (docs/skills.md, "A community's own skills").
+/// Candidates' counts come from the search index; openings and programs, which are few, are
+/// read from the store.
+pub(super) async fn unmatched(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<serde_json::Value>> {
+    let UnmatchedQuery { limit } = parse_query(&query)?;
+    let limit = match limit {
+        None => 100,
+        Some(l) if (1..=500).contains(&l) => l,
+        Some(_) => {
+            return Err(ApiError::bad_query(
+                Some("limit".into()),
+                "must be a whole number from 1 to 500",
+            ))
+        }
+    };
+    let items = super::blocking(move || {
+        let mut by_text: HashMap<String, Unmatched> = HashMap::new();
+        for (text, n) in state.index.unmatched() {
+            tally(&mut by_text, text, None).candidates = n;
+        }
+        for item in state.store.scan::<Record<Opening>>(Table::Opening) {
+            let (_, o) = item?;
+            for r in o
+                .data
+                .required_skills
+                .iter()
+                .chain(&o.data.nice_to_have_skills)
+            {
+                if r.skill_id.is_none() {
+                    tally(&mut by_text, normal_key(&r.skill), Some(&r.skill)).openings += 1;
+                }
+            }
+        }
+        for item in state.store.scan::<Record<Program>>(Table::Program) {
+            let (_, p) = item?;
+            for s in p.data.skills_taught.iter().filter(|s| s.skill_id.is_none()) {
+                tally(&mut by_text, normal_key(&s.skill), Some(&s.skill)).programs += 1;
+            }
+        }
+        let mut items: Vec<Unmatched> = by_text.into_values().collect();
+        items.sort_by(|a, b| {
+            (b.candidates + b.openings + b.programs)
+                .cmp(&(a.candidates + a.openings + a.programs))
+                .then_with(|| a.text.cmp(&b.text))
+        });
+        items.truncate(limit);
+        Ok(items)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+/// The entry of `text`, made on first use; `example` is kept from the first that has one.
+fn tally<'a>(
+    by_text: &'a mut HashMap<String, Unmatched>,
+    text: String,
+    example: Option<&str>,
+) -> &'a mut Unmatched {
+    let e = by_text.entry(text.clone()).or_insert_with(|| Unmatched {
+        text,
+        example: None,
+        candidates: 0,
+        openings: 0,
+        programs: 0,
+    });
+    if e.example.is_none() {
+        e.example = example.map(str::to_string);
+    }
+    e
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! This module holds the record, the request bodies and the rules that need the store
 //! (which candidates can be introduced, one open request at a time, the stage change on
 //! acceptance). Who may ask for what, and how pseudonyms are read, is the HTTP layer's
-//! business. The cross-region flow (issue 4) will create the same records.
+//! business. The cross-region flow (a later issue) will create the same records.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

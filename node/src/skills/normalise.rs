@@ -40,6 +40,17 @@ const NOT_TYPOS: &[&str] = &[
 /// is `cpp`, "Network+" is `networkplus` and ".NET" is `dotnet`, while "Node.js", "nodejs"
 /// and "NODE JS" are all `nodejs`.
 pub fn normal_key(text: &str) -> String {
+    key_of(text, false)
+}
+
+/// As [`normal_key`], reading every `.net` as .NET, also inside a word: ".NET Core" typed
+/// without its space ("asp.netcore") is tried this way when the plain key names nothing,
+/// so that "asp.network" still reads as it is written first.
+fn dot_net_key(text: &str) -> String {
+    key_of(text, true)
+}
+
+fn key_of(text: &str, dot_net_anywhere: bool) -> String {
     let chars: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
     let mut out = String::with_capacity(chars.len());
     let mut i = 0;
@@ -65,7 +76,7 @@ pub fn normal_key(text: &str) -> String {
                 i += run;
             }
             // ".NET", "ASP.NET", "VB.NET": the dot is part of the name. "node.js" is not.
-            '.' if is_dot_net(&chars, i) => {
+            '.' if is_dot_net(&chars, i, dot_net_anywhere) => {
                 out.push_str("dotnet");
                 i += 4;
             }
@@ -79,10 +90,10 @@ pub fn normal_key(text: &str) -> String {
     out
 }
 
-/// Whether `.net` starts at `i` and ends a word.
-fn is_dot_net(chars: &[char], i: usize) -> bool {
+/// Whether `.net` starts at `i` and ends a word, or, `anywhere`, whether it starts at `i`.
+fn is_dot_net(chars: &[char], i: usize, anywhere: bool) -> bool {
     chars.get(i + 1..i + 4) == Some(&['n', 'e', 't'])
-        && chars.get(i + 4).is_none_or(|c| !c.is_alphanumeric())
+        && (anywhere || chars.get(i + 4).is_none_or(|c| !c.is_alphanumeric()))
 }
 
 /// The typo allowance for a name of `chars` characters: none up to
@@ -195,7 +206,14 @@ impl Taxonomy {
         if key.is_empty() {
             return Match::Unknown(tidy(text));
         }
-        if let Some(name) = self.by_key.get(&key).map(|&n| &self.names[n]) {
+        let found = self.by_key.get(&key).or_else(|| {
+            if text.to_lowercase().contains(".net") {
+                self.by_key.get(&dot_net_key(text))
+            } else {
+                None
+            }
+        });
+        if let Some(name) = found.map(|&n| &self.names[n]) {
             let how = match name.kind {
                 NameKind::Alias => How::Alias,
                 NameKind::Label | NameKind::Id => How::Exact,
@@ -264,6 +282,18 @@ mod tests {
 
     fn chars(s: &str) -> Vec<char> {
         s.chars().collect()
+    }
+
+    #[test]
+    fn dot_net_run_into_the_next_word_is_still_dot_net() {
+        let t = crate::skills::Taxonomy::builtin();
+        for (text, id) in [("asp.netcore", "asp-net"), (".netframework", "dotnet")] {
+            match t.normalise(text) {
+                Match::Known { id: got, .. } => assert_eq!(got, id, "{text}"),
+                Match::Unknown(_) => panic!("{text} is unknown"),
+            }
+        }
+        assert!(matches!(t.normalise("asp.network"), Match::Unknown(_)));
     }
 
     #[test]

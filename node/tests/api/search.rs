@@ -546,3 +546,42 @@ async fn bad_search_input_is_refused_naming_the_parameter() {
     );
     assert_eq!(audit["items"], json!([]));
 }
+
+#[tokio::test]
+async fn the_operator_sees_the_skills_nothing_matched() {
+    let api = TestApi::new().await;
+    candidate(
+        &api,
+        "Free Text",
+        &[
+            ("Mainframe Wizardry", "advanced", "work_experience"),
+            ("Python", "beginner", "project"),
+        ],
+        "any",
+    )
+    .await;
+    let mut opening = opening_body(api.employer_id, "Legacy developer");
+    opening["required_skills"] = json!([{"skill": "mainframe-wizardry", "min_level": "beginner"}]);
+    api.create("/api/v1/openings", opening).await;
+    let body = check(
+        api.get("/api/v1/skills/unmatched", &api.operator).await,
+        StatusCode::OK,
+    );
+    let items = body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{body}");
+    assert_eq!(items[0]["text"], "mainframewizardry");
+    assert_eq!(items[0]["candidates"], 1);
+    assert_eq!(items[0]["openings"], 1);
+    assert_eq!(items[0]["example"], "mainframe-wizardry");
+    check_error(
+        api.get("/api/v1/skills/unmatched?limit=0", &api.operator)
+            .await,
+        StatusCode::BAD_REQUEST,
+        Some("limit"),
+    );
+    check_error(
+        api.get("/api/v1/skills/unmatched", &api.employer).await,
+        StatusCode::FORBIDDEN,
+        None,
+    );
+}
