@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Json};
@@ -330,7 +330,14 @@ async fn opening_matches(
         {
             o
         }
-        _ => return Err(ApiError::not_found("opening", id)),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                Some("id".into()),
+                format!("no opening with id {id} that you may match against"),
+            ))
+        }
     };
     let demand = Demand::from_opening_in(&state.taxonomy, &opening.data);
     let results = {

@@ -337,13 +337,13 @@ async fn matches_rank_for_an_employers_own_opening_only() {
         api.get(&format!("/api/v1/openings/{theirs}/matches"), &api.employer)
             .await,
         StatusCode::NOT_FOUND,
-        None,
+        Some("id"),
     );
     check_error(
         api.get("/api/v1/openings/999999/matches", &api.operator)
             .await,
         StatusCode::NOT_FOUND,
-        None,
+        Some("id"),
     );
 
     // And the other way round: openings ranked for a candidate.
