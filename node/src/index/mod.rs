@@ -85,6 +85,11 @@ struct Inner {
     slots: HashMap<SkillKey, u32>,
     /// Slot → the candidates claiming that skill (searchable or not).
     postings: Vec<RoaringBitmap>,
+    /// Slot → [`grade`] → the candidates with a claim of that skill at exactly that level
+    /// and evidence, so that a search's level and evidence filters are unions of bitmaps.
+    graded: Vec<Box<[RoaringBitmap; GRADES]>>,
+    /// Candidate id → [`class_of`]: what a candidate can score outside their skills.
+    classes: Vec<u8>,
     /// The candidates offered to employers.
     searchable: RoaringBitmap,
     /// Candidate id → what scoring needs; `None` for ids that are not (or no longer) held.
@@ -100,6 +105,53 @@ struct Entry {
     vetting: Option<Recommendation>,
     remote: RemotePreference,
     relocate: bool,
+}
+
+/// Levels times kinds of evidence.
+const GRADES: usize = 4 * 5;
+
+/// The graded posting a claim at `level` backed by `evidence` belongs to.
+fn grade(level: Level, evidence: Evidence) -> usize {
+    level as usize * 5 + evidence as usize
+}
+
+/// Score classes: the vetting recommendation (4 point values), the remote preference (4) and
+/// the willingness to relocate (2) decide everything a candidate scores beyond their skills,
+/// so a query can work out the most each class can score and skip hopeless classes.
+const CLASSES: usize = 4 * 4 * 2;
+
+fn class_of(e: &Entry) -> u8 {
+    let vetting = match e.vetting {
+        None | Some(Recommendation::NotYet) => 0,
+        Some(Recommendation::Maybe) => 1,
+        Some(Recommendation::Recommend) => 2,
+        Some(Recommendation::StronglyRecommend) => 3,
+    };
+    let remote = match e.remote {
+        RemotePreference::OnSite => 0,
+        RemotePreference::Hybrid => 1,
+        RemotePreference::Remote => 2,
+        RemotePreference::Any => 3,
+    };
+    vetting * 8 + remote * 2 + u8::from(e.relocate)
+}
+
+/// What [`class_of`] packed: a vetting recommendation with the same points, the remote
+/// preference and the willingness to relocate.
+fn class_parts(class: usize) -> (Option<Recommendation>, RemotePreference, bool) {
+    let vetting = match class / 8 {
+        0 => None,
+        1 => Some(Recommendation::Maybe),
+        2 => Some(Recommendation::Recommend),
+        _ => Some(Recommendation::StronglyRecommend),
+    };
+    let remote = match (class / 2) % 4 {
+        0 => RemotePreference::OnSite,
+        1 => RemotePreference::Hybrid,
+        2 => RemotePreference::Remote,
+        _ => RemotePreference::Any,
+    };
+    (vetting, remote, class % 2 == 1)
 }
 
 /// One claim in eight bytes.
@@ -280,6 +332,8 @@ impl Inner {
         self.keys.push(key.clone());
         self.slots.insert(key.clone(), slot);
         self.postings.push(RoaringBitmap::new());
+        self.graded
+            .push(Box::new(std::array::from_fn(|_| RoaringBitmap::new())));
         slot
     }
 
@@ -299,10 +353,12 @@ impl Inner {
                 return;
             }
             self.entries.resize(at + 1, None);
+            self.classes.resize(at + 1, 0);
         }
         if let Some(old) = self.entries[at].take() {
             for c in old.claims.iter() {
                 self.postings[c.slot as usize].remove(small);
+                self.graded[c.slot as usize][grade(c.level, c.evidence)].remove(small);
             }
             self.count -= 1;
         }
@@ -310,10 +366,12 @@ impl Inner {
         if let (Some(entry), Some(ix)) = (entry, indexed) {
             for c in entry.claims.iter() {
                 self.postings[c.slot as usize].insert(small);
+                self.graded[c.slot as usize][grade(c.level, c.evidence)].insert(small);
             }
             if ix.searchable {
                 self.searchable.insert(small);
             }
+            self.classes[at] = class_of(&entry);
             self.entries[at] = Some(entry);
             self.count += 1;
         }
@@ -345,6 +403,7 @@ impl Inner {
 
     fn shrink(&mut self) {
         self.entries.shrink_to_fit();
+        self.classes.shrink_to_fit();
     }
 
     /// The candidate's supply, rebuilt from the packed entry, for an explanation.
@@ -378,8 +437,10 @@ impl Inner {
         let postings: usize = self
             .postings
             .iter()
+            .chain(self.graded.iter().flat_map(|g| g.iter()))
             .map(|p| p.serialized_size() + size_of::<RoaringBitmap>())
-            .sum();
+            .sum::<usize>()
+            + self.classes.capacity();
         let keys: usize = self
             .keys
             .iter()

@@ -13,10 +13,10 @@ use std::collections::BinaryHeap;
 
 use roaring::RoaringBitmap;
 
-use super::{CandidateIndex, Entry, Inner};
+use super::{class_parts, CandidateIndex, Entry, Inner, CLASSES};
 use crate::matching::{
     self, claim_credit, share, vetting_points, Demand, Match, Requirement, SkillKey, Supply,
-    MAX_SCORE, NICE_TO_HAVE_WEIGHT, REQUIRED_WEIGHT, VETTING_WEIGHT,
+    MAX_SCORE, NICE_TO_HAVE_WEIGHT, REQUIRED_WEIGHT,
 };
 use crate::model::{Evidence, Level, RemotePolicy, RemotePreference};
 
@@ -141,16 +141,21 @@ impl<'d> Compiled<'d> {
             + self.place[pref_index(e.remote)][usize::from(e.relocate)]
     }
 
-    /// The most a candidate holding `held` of the required skills can score.
-    fn upper_bound(&self, held: usize) -> u32 {
-        let best_place = self.place.iter().flatten().copied().max().unwrap_or(0);
+    /// What a candidate of score class `class` earns beyond their skills.
+    fn beyond_skills(&self, class: usize) -> u32 {
+        let (vetting, remote, relocate) = class_parts(class);
+        vetting_points(vetting) + self.place[pref_index(remote)][usize::from(relocate)]
+    }
+
+    /// The most a candidate of score class `class` holding `held` of the required skills
+    /// can score: full credit on those skills and on every nice-to-have one.
+    fn upper_bound(&self, held: usize, class: usize) -> u32 {
         share(
             REQUIRED_WEIGHT,
             std::iter::repeat_n(MAX_SCORE, held),
             self.required.len(),
         ) + NICE_TO_HAVE_WEIGHT
-            + VETTING_WEIGHT
-            + best_place
+            + self.beyond_skills(class)
     }
 }
 
@@ -228,24 +233,28 @@ impl CandidateIndex {
         let inner = self.read();
         let compiled = Compiled::new(&inner, &demand);
         let mut best = TopK::new(top);
-        let mut total = 0u64;
-        if let Some(pool) = intersect(&inner, &compiled.required) {
-            let filters: Vec<(u32, Level)> = compiled
-                .required
-                .iter()
-                .filter_map(|&(slot, min)| Some((slot?, min)))
-                .collect();
-            for id in &pool {
-                let Some(e) = inner.entries.get(id as usize).and_then(Option::as_ref) else {
-                    continue;
-                };
-                if !qualifies(e, &filters, search) {
-                    continue;
-                }
-                total += 1;
-                best.offer(compiled.score(e), id);
-            }
+        let Some(pool) = qualified(&inner, search) else {
+            return explain(&inner, &compiled, best, 0);
+        };
+        let mut by_class: Vec<Vec<u32>> = vec![Vec::new(); CLASSES];
+        for id in &pool {
+            by_class[usize::from(inner.classes[id as usize])].push(id);
         }
+        let held = compiled.required.len();
+        let mut total = 0u64;
+        let buckets: Vec<(u32, Vec<u32>)> = by_class
+            .into_iter()
+            .enumerate()
+            // Remote-only searches leave out those who want on-site work only.
+            .filter(|(class, _)| {
+                !(search.remote && class_parts(*class).1 == RemotePreference::OnSite)
+            })
+            .map(|(class, ids)| {
+                total += ids.len() as u64;
+                (compiled.upper_bound(held, class), ids)
+            })
+            .collect();
+        rank_buckets(&inner, &compiled, buckets, &mut best);
         explain(&inner, &compiled, best, total)
     }
 
@@ -263,31 +272,21 @@ impl CandidateIndex {
             s
         };
         let required = known(&compiled.required);
-        if compiled.required.is_empty() {
-            let nice = known(&compiled.nice);
-            let pool = if compiled.nice.is_empty() {
-                inner.searchable.clone()
-            } else {
-                union(&inner, &nice) & &inner.searchable
-            };
-            for id in &pool {
-                if let Some(e) = inner.entries.get(id as usize).and_then(Option::as_ref) {
-                    best.offer(compiled.score(e), id);
-                }
-            }
-            return explain(&inner, &compiled, best, pool.len());
-        }
-        let all = union(&inner, &required);
-        let pool = &all & &inner.searchable;
-        // Bucket the pool by how many required skills each candidate holds, then score
-        // the fullest buckets first: once the k-th best score is above what a
-        // bucket's candidates could at most score, that bucket and emptier ones cannot enter
-        // (equal scores could, by a lower id).
+        let pool = if !compiled.required.is_empty() {
+            union(&inner, &required) & &inner.searchable
+        } else if !compiled.nice.is_empty() {
+            union(&inner, &known(&compiled.nice)) & &inner.searchable
+        } else {
+            inner.searchable.clone()
+        };
+        // Bucket the pool by how many required skills each candidate holds and by score
+        // class, and score the buckets with the highest bounds first: once the k-th best
+        // score is above a bucket's bound, neither it nor any later bucket can enter (equal
+        // scores could, by a lower id, so the bar must be strictly above).
         let buckets = COUNTS.with(|cell| {
             let mut counts = cell.borrow_mut();
-            let size = inner.entries.len();
-            if counts.len() < size {
-                counts.resize(size, 0);
+            if counts.len() < inner.entries.len() {
+                counts.resize(inner.entries.len(), 0);
             }
             for &slot in &required {
                 for id in &inner.postings[slot as usize] {
@@ -295,51 +294,83 @@ impl CandidateIndex {
                     *c = c.saturating_add(1);
                 }
             }
-            let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); required.len() + 1];
+            let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); (required.len() + 1) * CLASSES];
             for id in &pool {
                 let held = usize::from(counts[id as usize]).min(required.len());
-                buckets[held].push(id);
+                let class = usize::from(inner.classes[id as usize]);
+                buckets[held * CLASSES + class].push(id);
             }
-            for id in &all {
-                counts[id as usize] = 0;
+            for &slot in &required {
+                for id in &inner.postings[slot as usize] {
+                    counts[id as usize] = 0;
+                }
             }
             buckets
         });
-        for (held, ids) in buckets.iter().enumerate().rev() {
-            if best
-                .bar()
-                .is_some_and(|bar| bar > compiled.upper_bound(held))
-            {
-                break;
-            }
-            for &id in ids {
-                if let Some(e) = inner.entries.get(id as usize).and_then(Option::as_ref) {
-                    best.offer(compiled.score(e), id);
-                }
-            }
-        }
+        let buckets = buckets
+            .into_iter()
+            .enumerate()
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(i, ids)| (compiled.upper_bound(i / CLASSES, i % CLASSES), ids))
+            .collect();
+        rank_buckets(&inner, &compiled, buckets, &mut best);
         explain(&inner, &compiled, best, pool.len())
     }
 }
 
-/// The searchable candidates holding every known skill of `required`; `None` if a skill is
-/// one no candidate has claimed (nobody can qualify).
-fn intersect(inner: &Inner, required: &[(Option<u32>, Level)]) -> Option<RoaringBitmap> {
-    let mut bitmaps = required
-        .iter()
-        .map(|(slot, _)| slot.map(|s| &inner.postings[s as usize]))
-        .collect::<Option<Vec<&RoaringBitmap>>>()?;
-    // Smallest first: every later intersection is then at most that size.
-    bitmaps.sort_by_key(|b| b.len());
-    let mut pool = match bitmaps.first() {
-        Some(first) => *first & &inner.searchable,
+/// Scores the candidates of each bucket, buckets by their bound (the most any of their
+/// candidates can score) highest first, until the bar of the kept results is above the next
+/// bound.
+fn rank_buckets(
+    inner: &Inner,
+    compiled: &Compiled<'_>,
+    mut buckets: Vec<(u32, Vec<u32>)>,
+    best: &mut TopK,
+) {
+    buckets.sort_by(|a, b| b.0.cmp(&a.0));
+    for (bound, ids) in buckets {
+        if best.bar().is_some_and(|bar| bar > bound) {
+            break;
+        }
+        for id in ids {
+            if let Some(e) = inner.entries.get(id as usize).and_then(Option::as_ref) {
+                best.offer(compiled.score(e), id);
+            }
+        }
+    }
+}
+
+/// The searchable candidates who hold every skill of `search` at or above its level with the
+/// evidence asked for: per skill, the union of its graded postings that pass, then the
+/// intersection over the skills, smallest first. `None` if a skill is one no candidate has
+/// ever claimed.
+fn qualified(inner: &Inner, search: &Search) -> Option<RoaringBitmap> {
+    let min_evidence = search.min_evidence.unwrap_or(Evidence::SelfReported);
+    let mut sets: Vec<std::borrow::Cow<'_, RoaringBitmap>> = Vec::new();
+    for f in &search.skills {
+        let slot = *inner.slots.get(&f.skill)? as usize;
+        if f.min_level == Level::Beginner && min_evidence == Evidence::SelfReported {
+            sets.push(std::borrow::Cow::Borrowed(&inner.postings[slot]));
+            continue;
+        }
+        let mut set = RoaringBitmap::new();
+        for level in f.min_level as usize..4 {
+            for evidence in min_evidence as usize..5 {
+                set |= &inner.graded[slot][level * 5 + evidence];
+            }
+        }
+        sets.push(std::borrow::Cow::Owned(set));
+    }
+    sets.sort_by_key(|b| b.len());
+    let mut pool = match sets.first() {
+        Some(first) => first.as_ref() & &inner.searchable,
         None => inner.searchable.clone(),
     };
-    for b in bitmaps.iter().skip(1) {
+    for b in sets.iter().skip(1) {
         if pool.is_empty() {
             break;
         }
-        pool &= *b;
+        pool &= b.as_ref();
     }
     Some(pool)
 }
@@ -350,21 +381,6 @@ fn union(inner: &Inner, slots: &[u32]) -> RoaringBitmap {
         out |= &inner.postings[s as usize];
     }
     out
-}
-
-/// Whether `e` holds each filter's skill at its level, with the evidence and remote
-/// preference the search asks for.
-fn qualifies(e: &Entry, filters: &[(u32, Level)], search: &Search) -> bool {
-    if search.remote && e.remote == RemotePreference::OnSite {
-        return false;
-    }
-    filters.iter().all(|&(slot, min)| {
-        e.claims.iter().any(|c| {
-            c.slot == slot
-                && c.level >= min
-                && search.min_evidence.is_none_or(|ev| c.evidence >= ev)
-        })
-    })
 }
 
 fn explain(inner: &Inner, compiled: &Compiled<'_>, best: TopK, total: u64) -> Results {

@@ -280,3 +280,43 @@ fn unmatched_lists_free_text_by_how_many_claim_it() {
     );
     assert_eq!(index.len(), 2);
 }
+
+#[test]
+fn a_score_class_keeps_what_scoring_needs() {
+    let recommendations = [
+        None,
+        Some(Recommendation::NotYet),
+        Some(Recommendation::Maybe),
+        Some(Recommendation::Recommend),
+        Some(Recommendation::StronglyRecommend),
+    ];
+    let preferences = [
+        RemotePreference::OnSite,
+        RemotePreference::Hybrid,
+        RemotePreference::Remote,
+        RemotePreference::Any,
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for vetting in recommendations {
+        for remote in preferences {
+            for relocate in [false, true] {
+                let e = Entry {
+                    claims: Box::new([]),
+                    vetting,
+                    remote,
+                    relocate,
+                };
+                let class = class_of(&e);
+                assert!(usize::from(class) < CLASSES);
+                let (v, r, l) = class_parts(usize::from(class));
+                assert_eq!(
+                    crate::matching::vetting_points(v),
+                    crate::matching::vetting_points(vetting)
+                );
+                assert_eq!((r, l), (remote, relocate));
+                seen.insert(class);
+            }
+        }
+    }
+    assert_eq!(seen.len(), CLASSES, "every class is used");
+}
