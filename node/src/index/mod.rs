@@ -85,9 +85,9 @@ struct Inner {
     slots: HashMap<SkillKey, u32>,
     /// Slot → the candidates claiming that skill (searchable or not).
     postings: Vec<RoaringBitmap>,
-    /// Slot → [`grade`] → the candidates with a claim of that skill at exactly that level
-    /// and evidence, so that a search's level and evidence filters are unions of bitmaps.
-    graded: Vec<Box<[RoaringBitmap; GRADES]>>,
+    /// Slot → the candidates' claims of that skill by level and evidence, so that a
+    /// search's filters are intersections of bitmaps.
+    graded: Vec<Box<Graded>>,
     /// Candidate id → [`class_of`]: what a candidate can score outside their skills.
     classes: Vec<u8>,
     /// The candidates offered to employers.
@@ -107,12 +107,27 @@ struct Entry {
     relocate: bool,
 }
 
-/// Levels times kinds of evidence.
-const GRADES: usize = 4 * 5;
+/// The candidates claiming one skill, by how well: cumulative, so that "at least advanced"
+/// or "at least a certificate" is one bitmap.
+#[derive(Default)]
+struct Graded {
+    /// `[i]`: a claim at level `i + 1` (intermediate) or higher.
+    level: [RoaringBitmap; 3],
+    /// `[i]`: a claim backed by evidence `i + 1` (project) or stronger.
+    evidence: [RoaringBitmap; 4],
+    /// Two or more claims of the skill: for them alone, "a claim at least advanced" and "a
+    /// claim with at least a certificate" may be two different claims, so a search asking
+    /// for both checks them one by one.
+    several: RoaringBitmap,
+}
 
-/// The graded posting a claim at `level` backed by `evidence` belongs to.
-fn grade(level: Level, evidence: Evidence) -> usize {
-    level as usize * 5 + evidence as usize
+impl Graded {
+    fn all(&mut self) -> impl Iterator<Item = &mut RoaringBitmap> {
+        self.level
+            .iter_mut()
+            .chain(self.evidence.iter_mut())
+            .chain(std::iter::once(&mut self.several))
+    }
 }
 
 /// Score classes: the vetting recommendation (4 point values), the remote preference (4) and
@@ -332,8 +347,7 @@ impl Inner {
         self.keys.push(key.clone());
         self.slots.insert(key.clone(), slot);
         self.postings.push(RoaringBitmap::new());
-        self.graded
-            .push(Box::new(std::array::from_fn(|_| RoaringBitmap::new())));
+        self.graded.push(Box::default());
         slot
     }
 
@@ -358,15 +372,26 @@ impl Inner {
         if let Some(old) = self.entries[at].take() {
             for c in old.claims.iter() {
                 self.postings[c.slot as usize].remove(small);
-                self.graded[c.slot as usize][grade(c.level, c.evidence)].remove(small);
+                for b in self.graded[c.slot as usize].all() {
+                    b.remove(small);
+                }
             }
             self.count -= 1;
         }
         self.searchable.remove(small);
         if let (Some(entry), Some(ix)) = (entry, indexed) {
             for c in entry.claims.iter() {
-                self.postings[c.slot as usize].insert(small);
-                self.graded[c.slot as usize][grade(c.level, c.evidence)].insert(small);
+                let slot = c.slot as usize;
+                if !self.postings[slot].insert(small) {
+                    self.graded[slot].several.insert(small);
+                }
+                let graded = &mut self.graded[slot];
+                for b in &mut graded.level[..c.level as usize] {
+                    b.insert(small);
+                }
+                for b in &mut graded.evidence[..c.evidence as usize] {
+                    b.insert(small);
+                }
             }
             if ix.searchable {
                 self.searchable.insert(small);
@@ -437,7 +462,11 @@ impl Inner {
         let postings: usize = self
             .postings
             .iter()
-            .chain(self.graded.iter().flat_map(|g| g.iter()))
+            .chain(
+                self.graded
+                    .iter()
+                    .flat_map(|g| g.level.iter().chain(&g.evidence).chain([&g.several])),
+            )
             .map(|p| p.serialized_size() + size_of::<RoaringBitmap>())
             .sum::<usize>()
             + self.classes.capacity();

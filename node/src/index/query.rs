@@ -341,36 +341,58 @@ fn rank_buckets(
 }
 
 /// The searchable candidates who hold every skill of `search` at or above its level with the
-/// evidence asked for: per skill, the union of its graded postings that pass, then the
-/// intersection over the skills, smallest first. `None` if a skill is one no candidate has
-/// ever claimed.
+/// evidence asked for: the intersection, smallest first, of each skill's posting or its
+/// "at least this level" and "at least this evidence" bitmaps; then, for a skill filtered on
+/// both, the few candidates with several claims of it are checked claim by claim. `None` if
+/// a skill is one no candidate has ever claimed.
 fn qualified(inner: &Inner, search: &Search) -> Option<RoaringBitmap> {
     let min_evidence = search.min_evidence.unwrap_or(Evidence::SelfReported);
-    let mut sets: Vec<std::borrow::Cow<'_, RoaringBitmap>> = Vec::new();
+    let mut sets: Vec<&RoaringBitmap> = Vec::new();
+    let mut both: Vec<(u32, Level)> = Vec::new();
     for f in &search.skills {
-        let slot = *inner.slots.get(&f.skill)? as usize;
-        if f.min_level == Level::Beginner && min_evidence == Evidence::SelfReported {
-            sets.push(std::borrow::Cow::Borrowed(&inner.postings[slot]));
-            continue;
+        let slot = *inner.slots.get(&f.skill)?;
+        let graded = &inner.graded[slot as usize];
+        let (level, evidence) = (f.min_level as usize, min_evidence as usize);
+        if level > 0 {
+            sets.push(&graded.level[level - 1]);
         }
-        let mut set = RoaringBitmap::new();
-        for level in f.min_level as usize..4 {
-            for evidence in min_evidence as usize..5 {
-                set |= &inner.graded[slot][level * 5 + evidence];
-            }
+        if evidence > 0 {
+            sets.push(&graded.evidence[evidence - 1]);
         }
-        sets.push(std::borrow::Cow::Owned(set));
+        if level == 0 && evidence == 0 {
+            sets.push(&inner.postings[slot as usize]);
+        }
+        if level > 0 && evidence > 0 {
+            both.push((slot, f.min_level));
+        }
     }
     sets.sort_by_key(|b| b.len());
     let mut pool = match sets.first() {
-        Some(first) => first.as_ref() & &inner.searchable,
+        Some(first) => *first & &inner.searchable,
         None => inner.searchable.clone(),
     };
     for b in sets.iter().skip(1) {
         if pool.is_empty() {
             break;
         }
-        pool &= b.as_ref();
+        pool &= *b;
+    }
+    for (slot, min_level) in both {
+        let suspects = &pool & &inner.graded[slot as usize].several;
+        for id in &suspects {
+            let holds = inner
+                .entries
+                .get(id as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|e| {
+                    e.claims.iter().any(|c| {
+                        c.slot == slot && c.level >= min_level && c.evidence >= min_evidence
+                    })
+                });
+            if !holds {
+                pool.remove(id);
+            }
+        }
     }
     Some(pool)
 }
