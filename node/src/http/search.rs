@@ -26,7 +26,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{parse_query, split_paging, ApiPath, RawQuery};
 use super::{blocking, page_json, AppState, Route, OPERATOR, OPERATOR_EMPLOYER};
 use crate::auth::{Caller, Role};
-use crate::index::{self, Hit, Results, Search, SkillFilter, MAX_SEARCH_SKILLS};
+use crate::index::{self, CandidateIndex, Hit, Results, Search, SkillFilter, MAX_SEARCH_SKILLS};
 use crate::matching::{self, Demand, Explanation, SkillKey, Supply};
 use crate::model::{
     self, Assessment, Candidate, Evidence, Level, Opening, OpeningStatus, Program, Provider,
@@ -308,11 +308,10 @@ async fn search_candidates(
         min_evidence: q.evidence,
         remote: q.remote.unwrap_or(false),
     };
-    let results = {
-        let index = state.index.clone();
-        blocking(move || Ok(index.search(&search, window.depth()))).await?
-    };
-    answer(state, caller, results, window, None, Some(query)).await
+    answer(state, caller, window, None, Some(query), move |index| {
+        index.search(&search, window.depth())
+    })
+    .await
 }
 
 async fn opening_matches(
@@ -340,31 +339,34 @@ async fn opening_matches(
         }
     };
     let demand = Demand::from_opening_in(&state.taxonomy, &opening.data);
-    let results = {
-        let index = state.index.clone();
-        blocking(move || Ok(index.matches(&demand, window.depth()))).await?
-    };
-    answer(state, caller, results, window, Some(id), None).await
+    answer(state, caller, window, Some(id), None, move |index| {
+        index.matches(&demand, window.depth())
+    })
+    .await
 }
 
-/// Builds the blind page, writes the audit entry for an employer, and answers.
+/// Runs `rank` on the index and builds the blind page (one trip to a blocking thread for
+/// both), writes the audit entry for an employer, and answers.
 async fn answer(
     state: AppState,
     caller: Caller,
-    results: Results,
     window: Window,
     opening_id: Option<u64>,
     query: Option<String>,
+    rank: impl FnOnce(&CandidateIndex) -> Results + Send + 'static,
 ) -> ApiResult<Json<CandidatePage>> {
-    let Results { total, hits } = results;
-    let hits: Vec<Hit> = hits.into_iter().skip(window.offset).collect();
     let audience = match (caller.role, caller.employer_id) {
         (Role::Employer, Some(e)) => Audience::Employer(e),
         _ => Audience::Operator,
     };
-    let items = {
+    let (total, items) = {
         let state = state.clone();
-        blocking(move || blind_page(&state, audience, hits)).await?
+        blocking(move || {
+            let Results { total, hits } = rank(&state.index);
+            let hits: Vec<Hit> = hits.into_iter().skip(window.offset).collect();
+            Ok((total, blind_page(&state, audience, hits)?))
+        })
+        .await?
     };
     if let Audience::Employer(employer_id) = audience {
         if !items.is_empty() {

@@ -87,7 +87,7 @@ struct Inner {
     postings: Vec<RoaringBitmap>,
     /// Slot → the candidates' claims of that skill by level and evidence, so that a
     /// search's filters are intersections of bitmaps.
-    graded: Vec<Box<Graded>>,
+    graded: Vec<Graded>,
     /// Candidate id → [`class_of`]: what a candidate can score outside their skills.
     classes: Vec<u8>,
     /// The candidates offered to employers.
@@ -347,7 +347,7 @@ impl Inner {
         self.keys.push(key.clone());
         self.slots.insert(key.clone(), slot);
         self.postings.push(RoaringBitmap::new());
-        self.graded.push(Box::default());
+        self.graded.push(Graded::default());
         slot
     }
 

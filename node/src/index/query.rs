@@ -220,10 +220,32 @@ impl TopK {
     }
 }
 
+/// Working memory of one query, kept per thread between queries so that a query allocates
+/// next to nothing (allocating and growing a hundred thousand ids per query cost more than
+/// scoring them).
+#[derive(Default)]
+struct Scratch {
+    /// Per candidate, how many required skills they hold; left all zero after each query.
+    counts: Vec<u8>,
+    /// Candidate ids by bucket; emptied (capacity kept) before each query.
+    buckets: Vec<Vec<u32>>,
+}
+
+/// The first `n` buckets, emptied.
+fn empty_buckets(buckets: &mut Vec<Vec<u32>>, n: usize) -> &mut [Vec<u32>] {
+    if buckets.len() < n {
+        buckets.resize_with(n, Vec::new);
+    }
+    for b in &mut buckets[..n] {
+        b.clear();
+        // Keep what a typical query needs; give back what one huge query grew.
+        b.shrink_to(1 << 14);
+    }
+    &mut buckets[..n]
+}
+
 thread_local! {
-    /// Per-candidate counters for [`CandidateIndex::matches`], kept between queries so a
-    /// query does not allocate and clear a million bytes; always left all zero.
-    static COUNTS: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 impl CandidateIndex {
@@ -236,25 +258,25 @@ impl CandidateIndex {
         let Some(pool) = qualified(&inner, search) else {
             return explain(&inner, &compiled, best, 0);
         };
-        let mut by_class: Vec<Vec<u32>> = vec![Vec::new(); CLASSES];
-        for id in &pool {
-            by_class[usize::from(inner.classes[id as usize])].push(id);
-        }
         let held = compiled.required.len();
-        let mut total = 0u64;
-        let buckets: Vec<(u32, Vec<u32>)> = by_class
-            .into_iter()
-            .enumerate()
+        let total = SCRATCH.with(|cell| {
+            let scratch = &mut *cell.borrow_mut();
+            let buckets = empty_buckets(&mut scratch.buckets, CLASSES);
+            for id in &pool {
+                buckets[usize::from(inner.classes[id as usize])].push(id);
+            }
             // Remote-only searches leave out those who want on-site work only.
-            .filter(|(class, _)| {
-                !(search.remote && class_parts(*class).1 == RemotePreference::OnSite)
-            })
-            .map(|(class, ids)| {
-                total += ids.len() as u64;
-                (compiled.upper_bound(held, class), ids)
-            })
-            .collect();
-        rank_buckets(&inner, &compiled, buckets, &mut best);
+            if search.remote {
+                for (class, ids) in buckets.iter_mut().enumerate() {
+                    if class_parts(class).1 == RemotePreference::OnSite {
+                        ids.clear();
+                    }
+                }
+            }
+            let bounds = |class: usize| compiled.upper_bound(held, class);
+            rank_buckets(&inner, &compiled, buckets, bounds, &mut best);
+            buckets.iter().map(|b| b.len() as u64).sum()
+        });
         explain(&inner, &compiled, best, total)
     }
 
@@ -280,11 +302,9 @@ impl CandidateIndex {
             inner.searchable.clone()
         };
         // Bucket the pool by how many required skills each candidate holds and by score
-        // class, and score the buckets with the highest bounds first: once the k-th best
-        // score is above a bucket's bound, neither it nor any later bucket can enter (equal
-        // scores could, by a lower id, so the bar must be strictly above).
-        let buckets = COUNTS.with(|cell| {
-            let mut counts = cell.borrow_mut();
+        // class, and score the buckets with the highest bounds first.
+        SCRATCH.with(|cell| {
+            let Scratch { counts, buckets } = &mut *cell.borrow_mut();
             if counts.len() < inner.entries.len() {
                 counts.resize(inner.entries.len(), 0);
             }
@@ -294,7 +314,7 @@ impl CandidateIndex {
                     *c = c.saturating_add(1);
                 }
             }
-            let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); (required.len() + 1) * CLASSES];
+            let buckets = empty_buckets(buckets, (required.len() + 1) * CLASSES);
             for id in &pool {
                 let held = usize::from(counts[id as usize]).min(required.len());
                 let class = usize::from(inner.classes[id as usize]);
@@ -305,34 +325,34 @@ impl CandidateIndex {
                     counts[id as usize] = 0;
                 }
             }
-            buckets
+            let bounds = |i: usize| compiled.upper_bound(i / CLASSES, i % CLASSES);
+            rank_buckets(&inner, &compiled, buckets, bounds, &mut best);
         });
-        let buckets = buckets
-            .into_iter()
-            .enumerate()
-            .filter(|(_, ids)| !ids.is_empty())
-            .map(|(i, ids)| (compiled.upper_bound(i / CLASSES, i % CLASSES), ids))
-            .collect();
-        rank_buckets(&inner, &compiled, buckets, &mut best);
         explain(&inner, &compiled, best, pool.len())
     }
 }
 
 /// Scores the candidates of each bucket, buckets by their bound (the most any of their
-/// candidates can score) highest first, until the bar of the kept results is above the next
-/// bound.
+/// candidates can score, from `bound`) highest first, until the bar of the kept results is
+/// above the next bound: neither that bucket nor any later one can enter (equal scores
+/// could, by a lower id, so the bar must be strictly above).
 fn rank_buckets(
     inner: &Inner,
     compiled: &Compiled<'_>,
-    mut buckets: Vec<(u32, Vec<u32>)>,
+    buckets: &[Vec<u32>],
+    bound: impl Fn(usize) -> u32,
     best: &mut TopK,
 ) {
-    buckets.sort_by(|a, b| b.0.cmp(&a.0));
-    for (bound, ids) in buckets {
+    let mut order: Vec<(u32, usize)> = (0..buckets.len())
+        .filter(|&i| !buckets[i].is_empty())
+        .map(|i| (bound(i), i))
+        .collect();
+    order.sort_unstable_by_key(|&(b, i)| (std::cmp::Reverse(b), i));
+    for (bound, i) in order {
         if best.bar().is_some_and(|bar| bar > bound) {
             break;
         }
-        for id in ids {
+        for &id in &buckets[i] {
             if let Some(e) = inner.entries.get(id as usize).and_then(Option::as_ref) {
                 best.offer(compiled.score(e), id);
             }
