@@ -5,7 +5,9 @@
 //! - `BENCH_CANDIDATES` (default 1,000,000): how many candidates to seed;
 //! - `BENCH_DIR`: a node folder to keep between runs (seeded on the first run only), since
 //!   seeding a million candidates takes about two minutes; a temporary one otherwise;
-//! - `BENCH_SECONDS` (default 10): the length of each HTTP phase.
+//! - `BENCH_SECONDS` (default 10): the length of each HTTP phase;
+//! - `BENCH_CACHE_MB`: sled's page cache (`storage.cache_capacity_mb`; the node's default
+//!   otherwise).
 //!
 //! Queries are drawn like real ones: the skills of a random seeded candidate (1 to 5 of
 //! them, at random minimum levels; a quarter with an evidence filter, a tenth remote-only),
@@ -78,9 +80,12 @@ fn main() {
     // `techhire run` does before it listens.
     let rss_before = rss_mb();
     let started = Instant::now();
+    let defaults = StoreOptions::default();
     let opts = StoreOptions {
         verify_on_open: false,
-        ..StoreOptions::default()
+        cache_capacity: env_or("BENCH_CACHE_MB", defaults.cache_capacity / (1024 * 1024))
+            * 1024
+            * 1024,
     };
     let (store, _) = node_dir::open_store(&dir, &opts).expect("opening the node");
     let key = node_dir::read_key(&dir).expect("the node key");
@@ -150,6 +155,19 @@ fn main() {
             },
         ))
         .expect("an employer token");
+    let (_, operator_token) = rt
+        .block_on(auth::create_token(
+            &store,
+            Token {
+                role: Role::Operator,
+                employer_id: None,
+                label: "search bench".into(),
+                account_id: None,
+                expires_at: None,
+                revoked_at: None,
+            },
+        ))
+        .expect("an operator token");
     let router = techhire_node::http::router(state.clone());
     let mut handler = Vec::new();
     rt.block_on(async {
@@ -218,6 +236,15 @@ fn main() {
         achieved,
         pct(&mut open, 0.50),
         pct(&mut open, 0.99)
+    );
+    let operator = format!("Bearer {operator_token}");
+    let (rate, mut closed) = client_rt.block_on(closed_loop(&urls, &operator, length));
+    println!(
+        "{:<22} {:>9.0} {:>9.2} {:>9.2}",
+        "operator (no audit)",
+        rate,
+        pct(&mut closed, 0.50),
+        pct(&mut closed, 0.99)
     );
     let _ = stop.send(());
 }

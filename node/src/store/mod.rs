@@ -452,6 +452,11 @@ impl Store {
         Ok(out)
     }
 
+    /// The bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+
     /// Flushes everything written so far to disk.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.inner.db.flush()?;
