@@ -441,6 +441,8 @@ async fn record_outcome(
             Ok(r)
         })
         .await?;
+    // Acceptance moves the candidate to `introduced`.
+    super::reindex(&state, [record.data.candidate_id]);
     Ok(Json(view(
         &state.store,
         &state.pseudonyms,

@@ -268,7 +268,7 @@ impl Personal {
 
 impl Profile {
     /// Settles every skill of the profile (claims and projects) against `taxonomy`; see
-    /// [`skill_ref::resolve`]. Runs before [`Profile::validate`].
+    /// `skill_ref::resolve`. Runs before [`Profile::validate`].
     pub fn normalise(&mut self, taxonomy: &Taxonomy) -> Result<(), FieldError> {
         // The list checks run first, so that an oversized list is refused before any work.
         items("profile.skills", &self.skills, MAX_ITEMS)?;

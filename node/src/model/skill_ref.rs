@@ -42,7 +42,7 @@ impl SkillName {
         }
     }
 
-    /// Applies the rules of [`resolve`]; `field` is this entry's path, e.g. `skills_taught[2]`.
+    /// Applies the rules of `resolve` (module docs); `field` is this entry's path, e.g. `skills_taught[2]`.
     pub fn normalise(&mut self, field: &str, taxonomy: &Taxonomy) -> Result<(), FieldError> {
         resolve(field, &mut self.skill, &mut self.skill_id, taxonomy)
     }
