@@ -116,6 +116,7 @@ fn main() {
             store,
             created.node_key.clone(),
             std::sync::Arc::new(techhire_node::skills::Taxonomy::builtin().clone()),
+            None,
         )
         .expect("state");
         let serving = tokio::spawn(server::serve(listener, state, async {

@@ -89,8 +89,13 @@ fn main() {
     };
     let (store, _) = node_dir::open_store(&dir, &opts).expect("opening the node");
     let key = node_dir::read_key(&dir).expect("the node key");
-    let state =
-        server::state(store.clone(), key.public().to_string(), taxonomy.clone()).expect("state");
+    let state = server::state(
+        store.clone(),
+        key.public().to_string(),
+        taxonomy.clone(),
+        None,
+    )
+    .expect("state");
     let cold = started.elapsed();
     let index = state.index.clone();
     println!(

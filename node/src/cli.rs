@@ -14,6 +14,9 @@ use crate::skills::Taxonomy;
 use crate::store::Table;
 use crate::{node_dir, seed, server};
 
+mod federation;
+pub use federation::FederationCommand;
+
 #[derive(Debug, Parser)]
 #[command(name = "techhire", version, about = "A TechHire community node")]
 pub struct Cli {
@@ -67,6 +70,11 @@ pub enum Command {
         #[command(flatten)]
         dir: DataDir,
     },
+    /// Federation membership: steward keys, certificates, revocations, joining, status.
+    Federation {
+        #[command(subcommand)]
+        command: FederationCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +103,16 @@ pub struct RunArgs {
     /// taken from the current folder.
     #[arg(long, env = "TECHHIRE_SKILLS_EXTENSION", value_name = "FILE")]
     pub skills_extension: Option<PathBuf>,
+    /// libp2p address for the federation to listen on, e.g. /ip4/0.0.0.0/tcp/7070
+    /// (repeatable; the environment variable takes a comma-separated list; overrides the
+    /// config file).
+    #[arg(
+        long = "p2p-listen",
+        env = "TECHHIRE_P2P_LISTEN",
+        value_name = "MULTIADDR",
+        value_delimiter = ','
+    )]
+    pub p2p_listen: Vec<libp2p::Multiaddr>,
     /// Community name used when the data folder has to be created.
     #[arg(long, default_value = "My TechHire community")]
     pub community: String,
@@ -125,6 +143,9 @@ impl RunArgs {
             // data folder. If the current folder is gone the path stays as given.
             let file = std::path::absolute(file).unwrap_or_else(|_| file.clone());
             config.skills.extension_file = Some(file);
+        }
+        if !self.p2p_listen.is_empty() {
+            config.federation.listen.clone_from(&self.p2p_listen);
         }
     }
 }
@@ -228,6 +249,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("ok: {} entries checked, none damaged", report.records);
             Ok(())
         }
+        Command::Federation { command } => {
+            init_logging("warn", LogFormat::Text);
+            federation::run(command).await
+        }
     }
 }
 
@@ -298,6 +323,8 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "store checked"
     );
+    // Tests and scripts read its `Federation listening on` lines, printed before the HTTP one.
+    let federation = federation::start(&config.federation, &store, &keypair).await?;
 
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -315,6 +342,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         store.clone(),
         keypair.public().to_string(),
         std::sync::Arc::new(taxonomy),
+        federation,
     )?;
     warn_if_cache_is_small(&store, config.storage.store_options().cache_capacity)?;
     server::serve(listener, state, shutdown)
@@ -438,7 +466,7 @@ mod tests {
 
     /// The only test that sets these variables, so no other test sees them.
     #[test]
-    fn storage_and_skills_settings_file_then_environment_then_flags() {
+    fn storage_skills_and_p2p_settings_file_then_environment_then_flags() {
         let file = Config::parse(
             "[storage]\ncache_capacity_mb = 512\nverify_on_start = true\n\
              [skills]\nextension_file = \"skills.local.toml\"\n",
@@ -453,8 +481,19 @@ mod tests {
         std::env::set_var("TECHHIRE_CACHE_CAPACITY_MB", "64");
         std::env::set_var("TECHHIRE_VERIFY_ON_START", "false");
         std::env::set_var("TECHHIRE_SKILLS_EXTENSION", "/etc/techhire/env.toml");
+        std::env::set_var(
+            "TECHHIRE_P2P_LISTEN",
+            "/ip4/127.0.0.1/tcp/7071,/ip6/::1/tcp/7071",
+        );
         let mut config = file.clone();
         run_args(&[]).apply_to(&mut config);
+        let listen: Vec<String> = config
+            .federation
+            .listen
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(listen, ["/ip4/127.0.0.1/tcp/7071", "/ip6/::1/tcp/7071"]);
         assert_eq!(config.storage.cache_capacity_mb, 64);
         assert!(!config.storage.verify_on_start);
         assert_eq!(
@@ -474,8 +513,23 @@ mod tests {
             "true",
             "--skills-extension",
             "flag.toml",
+            "--p2p-listen",
+            "/ip4/10.0.0.1/tcp/1",
+            "--p2p-listen",
+            "/ip4/10.0.0.2/tcp/2",
         ])
         .apply_to(&mut config);
+        std::env::remove_var("TECHHIRE_P2P_LISTEN");
+        assert_eq!(
+            config.federation.listen,
+            [
+                "/ip4/10.0.0.1/tcp/1"
+                    .parse::<libp2p::Multiaddr>()
+                    .expect("valid"),
+                "/ip4/10.0.0.2/tcp/2".parse().expect("valid"),
+            ],
+            "the flags win"
+        );
         std::env::remove_var("TECHHIRE_CACHE_CAPACITY_MB");
         std::env::remove_var("TECHHIRE_VERIFY_ON_START");
         std::env::remove_var("TECHHIRE_SKILLS_EXTENSION");
@@ -496,5 +550,7 @@ mod tests {
 
         let bad = Cli::try_parse_from(["techhire", "run", "--verify-on-start", "maybe"]);
         assert!(bad.is_err(), "only true or false");
+        let bad = Cli::try_parse_from(["techhire", "run", "--p2p-listen", "127.0.0.1:7070"]);
+        assert!(bad.is_err(), "a multiaddr, not a socket address");
     }
 }

@@ -4,8 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use libp2p::Multiaddr;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use techhire_protocol::PublicKey;
 
 use crate::skills::{ExtensionError, Taxonomy};
 use crate::store::StoreOptions;
@@ -22,6 +26,8 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub skills: SkillsConfig,
+    #[serde(default)]
+    pub federation: FederationSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -148,6 +154,118 @@ impl SkillsConfig {
             errors,
         })
     }
+}
+
+/// How the node takes part in the federation (`[federation]`). The node joins only once
+/// `stewards` is set, which `techhire federation join` does.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FederationSettings {
+    /// libp2p addresses to listen on for other members.
+    #[serde(
+        default = "default_p2p_listen",
+        deserialize_with = "listen_addrs",
+        serialize_with = "as_strings"
+    )]
+    pub listen: Vec<Multiaddr>,
+    /// Members to connect to at start (with their `/p2p/` peer id).
+    #[serde(
+        default,
+        deserialize_with = "bootstrap_addrs",
+        serialize_with = "as_strings"
+    )]
+    pub bootstrap: Vec<Multiaddr>,
+    /// The stewards' public keys (hex) whose certificates this node trusts. Empty: the node
+    /// has not joined a federation and does not start its federation side.
+    #[serde(default, deserialize_with = "steward_keys")]
+    pub stewards: Vec<PublicKey>,
+    /// Seconds between exchanges of feed heads with every connected member; at least 1.
+    #[serde(default = "default_sync_secs", deserialize_with = "sync_secs")]
+    pub sync_interval_secs: u64,
+}
+
+impl Default for FederationSettings {
+    fn default() -> Self {
+        FederationSettings {
+            listen: default_p2p_listen(),
+            bootstrap: Vec::new(),
+            stewards: Vec::new(),
+            sync_interval_secs: default_sync_secs(),
+        }
+    }
+}
+
+impl FederationSettings {
+    /// Whether the node has joined a federation (it trusts at least one steward).
+    pub fn joined(&self) -> bool {
+        !self.stewards.is_empty()
+    }
+
+    /// The settings the federation node starts with.
+    pub fn runtime(&self) -> crate::federation::FederationConfig {
+        let mut config =
+            crate::federation::FederationConfig::new(self.listen.clone(), self.stewards.clone());
+        config.bootstrap.clone_from(&self.bootstrap);
+        config.sync_interval = Duration::from_secs(self.sync_interval_secs.max(1));
+        config
+    }
+}
+
+fn default_p2p_listen() -> Vec<Multiaddr> {
+    vec![Multiaddr::from(std::net::Ipv4Addr::UNSPECIFIED)
+        .with(libp2p::multiaddr::Protocol::Tcp(7070))]
+}
+
+fn default_sync_secs() -> u64 {
+    10
+}
+
+/// Parses every string of a list, naming the setting and the position of a bad one.
+fn parse_each<T, E: std::fmt::Display>(
+    key: &str,
+    items: Vec<String>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Vec<T>, String> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, text)| parse(text).map_err(|e| format!("{key}[{i}] = {text:?}: {e}")))
+        .collect()
+}
+
+fn multiaddrs<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Vec<Multiaddr>, D::Error> {
+    let items = Vec::<String>::deserialize(d)?;
+    parse_each(key, items, |t| {
+        Multiaddr::from_str(t)
+            .map_err(|e| format!("not a multiaddr ({e}), e.g. /ip4/0.0.0.0/tcp/7070"))
+    })
+    .map_err(serde::de::Error::custom)
+}
+
+fn listen_addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Multiaddr>, D::Error> {
+    multiaddrs(d, "federation.listen")
+}
+
+fn bootstrap_addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Multiaddr>, D::Error> {
+    multiaddrs(d, "federation.bootstrap")
+}
+
+fn steward_keys<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PublicKey>, D::Error> {
+    let items = Vec::<String>::deserialize(d)?;
+    parse_each("federation.stewards", items, PublicKey::from_str).map_err(serde::de::Error::custom)
+}
+
+fn sync_secs<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "federation.sync_interval_secs must be at least 1",
+        )),
+        secs => Ok(secs),
+    }
+}
+
+fn as_strings<S: Serializer>(addrs: &[Multiaddr], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(addrs.iter().map(|a| a.to_string()))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -297,6 +415,47 @@ mod tests {
             )),
             "{err}"
         );
+    }
+
+    #[test]
+    fn federation_settings_parse_and_bad_values_name_their_key() {
+        let steward = techhire_protocol::NodeKeypair::from_seed([7; 32]).public();
+        let config = Config::parse(
+            &format!(
+                "[federation]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n\
+                 bootstrap = [\"/dns4/peer.example/tcp/7070\"]\n\
+                 stewards = [\"{steward}\"]\nsync_interval_secs = 3\n"
+            ),
+            Path::new("x.toml"),
+        )
+        .expect("valid federation settings");
+        let f = &config.federation;
+        assert!(f.joined());
+        assert_eq!(f.stewards, [steward]);
+        assert_eq!(f.listen[0].to_string(), "/ip4/127.0.0.1/tcp/0");
+        let runtime = f.runtime();
+        assert_eq!(runtime.bootstrap, f.bootstrap);
+        assert_eq!(runtime.sync_interval, Duration::from_secs(3));
+        assert!(!Config::default().federation.joined());
+        assert_eq!(
+            Config::default().federation.listen[0].to_string(),
+            "/ip4/0.0.0.0/tcp/7070"
+        );
+
+        for (text, key) in [
+            (
+                "listen = [\"/ip4/127.0.0.1/tcp/0\", \"127.0.0.1:7070\"]",
+                "federation.listen[1]",
+            ),
+            ("bootstrap = [\"nonsense\"]", "federation.bootstrap[0]"),
+            ("stewards = [\"abc\"]", "federation.stewards[0]"),
+            ("sync_interval_secs = 0", "federation.sync_interval_secs"),
+        ] {
+            let err = Config::parse(&format!("[federation]\n{text}\n"), Path::new("x.toml"))
+                .expect_err(text)
+                .to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod federation;
 pub mod http;
 pub mod index;
 pub mod matching;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::federation::Federation;
 use crate::http::{self, AppState, NodeInfo};
 use crate::index::CandidateIndex;
 use crate::pseudonym::Pseudonyms;
@@ -12,11 +13,13 @@ use crate::skills::Taxonomy;
 use crate::store::{Store, StoreError};
 
 /// The state every handler gets, for a node with public key `node_key` whose skills
-/// taxonomy (built-in plus the community's extension) is `taxonomy`.
+/// taxonomy (built-in plus the community's extension) is `taxonomy`, and its running
+/// federation side if it has joined one.
 pub fn state(
     store: Store,
     node_key: String,
     taxonomy: Arc<Taxonomy>,
+    federation: Option<Federation>,
 ) -> Result<AppState, StoreError> {
     let pseudonyms = Pseudonyms::load_or_create(&store)?;
     let (index, stats) = CandidateIndex::rebuild(&store, &taxonomy)?;
@@ -36,6 +39,7 @@ pub fn state(
         taxonomy,
         pseudonyms,
         index: Arc::new(index),
+        federation,
     })
 }
 

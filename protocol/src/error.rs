@@ -71,6 +71,11 @@ pub enum EncodeError {
     /// Sequence numbers start at 1; 0 is never valid.
     #[error("sequence number must be at least 1")]
     ZeroSequence,
+    /// A typed payload (certificate, revocation, bulletin, ...) breaks one of
+    /// its format's rules, such as a string over its length limit, so its
+    /// encoding would not decode. Nothing is signed.
+    #[error("payload would not decode: {0}")]
+    InvalidPayload(DecodeError),
 }
 
 /// A signature does not verify.

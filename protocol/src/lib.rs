@@ -18,15 +18,41 @@
 //! *Invariant:* decoding never panics. Bytes from peers are untrusted; every
 //! malformed input is a [`DecodeError`].
 
+//!
+//! The federation layer on top of the envelope: [`Membership`] (steward
+//! certificates and revocations), [`Bulletin`]s, the acceptance [`rules`]
+//! every record goes through, and the [`sync`] messages and gossip topic
+//! that move records between nodes. Their items are re-exported here; the
+//! modules carry the overview.
+
+pub mod bulletin;
 mod canonical;
 mod envelope;
 mod error;
 mod identity;
+pub mod membership;
+pub mod rules;
+pub mod sync;
 
+pub use bulletin::{
+    Bulletin, BULLETIN_PAYLOAD_VERSION, MAX_BULLETIN_BODY_BYTES, MAX_BULLETIN_TITLE_BYTES,
+};
 pub use canonical::{Decoder, Encoder};
 pub use envelope::{
-    RecordKind, SignedRecord, MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES, RECORD_HEADER_BYTES,
-    RECORD_VERSION, SIGNING_DOMAIN,
+    verify_batch, RecordKind, SignedRecord, MAX_PAYLOAD_BYTES, MAX_RECORD_BYTES,
+    RECORD_HEADER_BYTES, RECORD_VERSION, SIGNING_DOMAIN,
 };
 pub use error::{DecodeError, EncodeError, KeyError, VerifyError};
 pub use identity::{NodeKeypair, PublicKey, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES};
+pub use membership::{
+    MemberStatus, Membership, MembershipCert, MembershipError, Revocation, MAX_COMMUNITY_BYTES,
+    MAX_REASON_BYTES, MAX_REGION_BYTES, MEMBERSHIP_PAYLOAD_VERSION,
+};
+pub use rules::{
+    check_kind, check_member, check_origin, check_payload, check_replay, check_signature,
+    check_size, check_time, known_kind, Rejection, MAX_FUTURE_SKEW_MS,
+};
+pub use sync::{
+    SyncRequest, SyncResponse, GOSSIP_TOPIC, MAX_FETCH_RECORDS, MAX_HEADS, MAX_REFUSAL_BYTES,
+    MAX_SYNC_MESSAGE_BYTES, SYNC_PROTOCOL, SYNC_VERSION,
+};

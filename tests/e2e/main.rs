@@ -5,5 +5,6 @@
 mod cli;
 mod damage;
 mod durability;
+mod federation;
 mod skills;
 mod support;

@@ -32,6 +32,8 @@ pub(crate) fn techhire(args: &[&str]) -> Command {
         "TECHHIRE_CACHE_CAPACITY_MB",
         "TECHHIRE_VERIFY_ON_START",
         "TECHHIRE_SKILLS_EXTENSION",
+        "TECHHIRE_P2P_LISTEN",
+        "TECHHIRE_TOKEN",
     ] {
         cmd.env_remove(var);
     }

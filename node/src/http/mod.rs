@@ -9,6 +9,7 @@ mod candidates;
 mod crud;
 pub mod error;
 pub mod extract;
+mod federation;
 mod introductions;
 mod openapi;
 mod placements;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub pseudonyms: Pseudonyms,
     /// Skills → candidates, for search and matches.
     pub index: Arc<CandidateIndex>,
+    /// The node's federation side; `None` until it has joined one (no stewards set).
+    pub federation: Option<crate::federation::Federation>,
 }
 
 /// Facts about this node that the API reports.
@@ -142,7 +145,7 @@ impl Route {
 
     /// Whether this is a paged list (`GET /api/v1/<collection>` answering `{items, next_after}`).
     pub fn is_list(&self) -> bool {
-        const NOT_LISTS: [&str; 7] = [
+        const NOT_LISTS: [&str; 9] = [
             "/api/v1/skills",
             "/api/v1/skills/unmatched",
             "/api/v1/search/candidates",
@@ -150,6 +153,8 @@ impl Route {
             "/api/v1/openapi.json",
             "/api/v1/whoami",
             "/api/v1/community",
+            "/api/v1/federation/status",
+            "/api/v1/federation/bulletins",
         ];
         self.method == Method::GET
             && !self.path.contains('{')
@@ -354,6 +359,7 @@ pub fn routes() -> Vec<Route> {
     r.extend(crud::routes::<model::Outreach>(
         OPERATOR, OPERATOR, "outreach",
     ));
+    r.extend(federation::routes());
     r
 }
 

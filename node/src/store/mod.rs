@@ -81,10 +81,17 @@ pub enum Table {
     TokenByHash = 33,
     /// `ShownByOpening | opening id | shown id` → shown id.
     ShownByOpening = 34,
+    /// Federation feeds: `Feed | origin key (32) | seq (u64 BE)` → an encoded signed record.
+    Feed = 40,
+    /// `FeedHead | origin key` → the highest sequence held of that origin's feed.
+    FeedHead = 41,
+    /// Stewards' certificates and revocations: `Membership | steward key | seq | kind` → an
+    /// encoded signed record.
+    Membership = 42,
 }
 
 impl Table {
-    const ALL: [Table; 22] = [
+    const ALL: [Table; 25] = [
         Table::Meta,
         Table::Counter,
         Table::Refs,
@@ -107,6 +114,9 @@ impl Table {
         Table::Token,
         Table::TokenByHash,
         Table::ShownByOpening,
+        Table::Feed,
+        Table::FeedHead,
+        Table::Membership,
     ];
 
     /// What a record of this table is called, for messages.
@@ -133,7 +143,10 @@ impl Table {
             | Table::FwdRefs
             | Table::AccountByName
             | Table::TokenByHash
-            | Table::ShownByOpening => "index entry",
+            | Table::ShownByOpening
+            | Table::FeedHead => "index entry",
+            Table::Feed => "federation record",
+            Table::Membership => "membership record",
         }
     }
 
@@ -262,6 +275,9 @@ impl Default for StoreOptions {
         }
     }
 }
+
+/// A named value from [`Store::blob_range`]: its name (without the table byte) and bytes.
+pub type Blob = (Vec<u8>, Vec<u8>);
 
 /// Most records one [`Store::list`] call reads.
 pub const MAX_SCAN: usize = 20_000;
@@ -448,6 +464,44 @@ impl Store {
         let (out, wrote) = self.stage_and_apply(f)?;
         if wrote {
             self.inner.flusher.wait_durable().await?;
+        }
+        Ok(out)
+    }
+
+    /// The checked bytes stored under `name` in `table` (see [`WriteTx::blob_put`]).
+    pub fn blob_get(&self, table: Table, name: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let k = named_key(table, name);
+        match self.inner.db.get(&k)? {
+            Some(v) => Ok(Some(unseal(&k, &v)?.to_vec())),
+            None => Ok(None),
+        }
+    }
+
+    /// Up to `limit` blobs of `table` whose names start with `prefix`, in name order,
+    /// starting after the name `after` (exclusive).
+    pub fn blob_range(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Blob>, StoreError> {
+        let full = named_key(table, prefix);
+        let start = match after {
+            Some(a) => {
+                let mut k = named_key(table, a);
+                k.push(0);
+                k
+            }
+            None => full.clone(),
+        };
+        let mut out = Vec::new();
+        for item in self.inner.db.range(start..) {
+            let (k, v) = item?;
+            if !k.starts_with(&full) || out.len() == limit {
+                break;
+            }
+            out.push((k[1..].to_vec(), unseal(&k, &v)?.to_vec()));
         }
         Ok(out)
     }

@@ -114,6 +114,22 @@ impl<'a> WriteTx<'a> {
         Ok(next)
     }
 
+    /// Stores `bytes` (with a checksum) under `name` in `table`: for records that are not
+    /// JSON, such as the federation's signed records.
+    pub fn blob_put(&mut self, table: Table, name: &[u8], bytes: &[u8]) {
+        self.pending
+            .insert(named_key(table, name), Some(seal(bytes)));
+    }
+
+    pub fn blob_delete(&mut self, table: Table, name: &[u8]) {
+        self.pending.insert(named_key(table, name), None);
+    }
+
+    /// Whether `name` is held in `table`, as this change would leave it.
+    pub fn blob_exists(&self, table: Table, name: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.raw_get(&named_key(table, name))?.is_some())
+    }
+
     /// Points `name` in a name index at `id`.
     pub fn index_put(&mut self, index: Table, name: &[u8], id: u64) {
         self.pending

@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod candidates;
 mod crud;
+mod federation;
 mod introductions;
 mod roles;
 mod scoping;

@@ -10,8 +10,10 @@ use tempfile::TempDir;
 use tower::ServiceExt;
 
 use techhire_node::auth::{self, Role, Token};
+use techhire_node::federation::{Federation, FederationConfig};
 use techhire_node::model::{self, Community, Employer};
 use techhire_node::store::{Store, StoreOptions, SCHEMA_VERSION};
+use techhire_protocol::NodeKeypair;
 
 /// Pass as the token to send no `Authorization` header at all.
 pub(crate) const NO_TOKEN: &str = "";
@@ -31,6 +33,8 @@ pub(crate) struct TestApi {
     /// holds it).
     pub(crate) employer_id: u64,
     pub(crate) operator_token_id: u64,
+    /// The node's federation side, for a node made by [`TestApi::joined`].
+    pub(crate) federation: Option<Federation>,
     // Last, so that the store is closed before the folder goes.
     _dir: TempDir,
 }
@@ -43,6 +47,16 @@ impl TestApi {
 
     /// As [`TestApi::new`], with this skills taxonomy (a community's extended one, say).
     pub(crate) async fn with_taxonomy(taxonomy: techhire_node::skills::Taxonomy) -> TestApi {
+        TestApi::build(taxonomy, false).await
+    }
+
+    /// As [`TestApi::new`], for a node that has joined a federation: its federation side
+    /// runs (listening on 127.0.0.1, trusting one steward, with no peers).
+    pub(crate) async fn joined() -> TestApi {
+        TestApi::build(techhire_node::skills::Taxonomy::builtin().clone(), true).await
+    }
+
+    async fn build(taxonomy: techhire_node::skills::Taxonomy, joined: bool) -> TestApi {
         let dir = tempfile::tempdir().expect("temp dir");
         let store =
             Store::open(&dir.path().join("db"), &StoreOptions::default()).expect("open store");
@@ -69,11 +83,25 @@ impl TestApi {
             .expect("create the token's employer")
             .id;
         let (_, employer) = mint(&store, Role::Employer, Some(employer_id)).await;
+        let keypair = NodeKeypair::generate();
+        let federation = if joined {
+            let steward = NodeKeypair::generate().public();
+            let listen = "/ip4/127.0.0.1/tcp/0".parse().expect("a multiaddr");
+            let config = FederationConfig::new(vec![listen], vec![steward]);
+            Some(
+                Federation::start(store.clone(), keypair.clone(), config)
+                    .await
+                    .expect("start the federation"),
+            )
+        } else {
+            None
+        };
         let router = techhire_node::http::router(
             techhire_node::server::state(
                 store.clone(),
-                "test".into(),
+                keypair.public().to_string(),
                 std::sync::Arc::new(taxonomy),
+                federation.clone(),
             )
             .expect("state"),
         );
@@ -85,6 +113,7 @@ impl TestApi {
             employer,
             employer_id,
             operator_token_id,
+            federation,
             _dir: dir,
         }
     }

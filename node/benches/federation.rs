@@ -1,0 +1,147 @@
+//! Federation speed: signed records verified per second (one by one and in batches, as sync
+//! does), and a fresh member catching up a large feed from one peer over loopback, every
+//! record verified and stored.
+//!
+//! `cargo bench -p techhire-node --bench federation`; `BENCH_RECORDS` (default 100,000) sets
+//! the size of the feed to catch up.
+
+use std::time::{Duration, Instant};
+
+use techhire_node::federation::{feed, Federation, FederationConfig};
+use techhire_node::store::{Store, StoreOptions};
+use techhire_protocol::{verify_batch, Bulletin, MembershipCert, NodeKeypair, SignedRecord};
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_millis() as u64
+}
+
+fn main() {
+    let n: u64 = std::env::var("BENCH_RECORDS")
+        .ok()
+        .map(|v| v.parse().expect("BENCH_RECORDS is a number"))
+        .unwrap_or(100_000);
+    let origin = NodeKeypair::generate();
+    let started = Instant::now();
+    let records: Vec<SignedRecord> = (1..=n)
+        .map(|seq| {
+            Bulletin {
+                id: seq,
+                title: format!("Bulletin {seq}"),
+                body: "Employer roundtable on Thursday: cloud support roles, hiring on skills."
+                    .into(),
+            }
+            .sign(&origin, seq, now_ms())
+        })
+        .collect();
+    println!(
+        "signed {n} records in {:.2} s ({:.0}/s)",
+        started.elapsed().as_secs_f64(),
+        n as f64 / started.elapsed().as_secs_f64()
+    );
+
+    let sample = &records[..records.len().min(20_000)];
+    let t = Instant::now();
+    for r in sample {
+        r.verify().expect("valid");
+    }
+    let one = sample.len() as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for chunk in sample.chunks(512) {
+        assert!(verify_batch(chunk).iter().all(Result::is_ok));
+    }
+    let batch = sample.len() as f64 / t.elapsed().as_secs_f64();
+    println!("verify one by one: {one:.0} records/s; verify_batch of 512: {batch:.0} records/s");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(catch_up(origin, records));
+}
+
+async fn catch_up(origin: NodeKeypair, records: Vec<SignedRecord>) {
+    let n = records.len() as u64;
+    let steward = NodeKeypair::generate();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let open = |name: &str| Store::open(&tmp.path().join(name), &StoreOptions::default());
+    let (source_store, fresh_store) = (open("a").expect("store a"), open("b").expect("store b"));
+    let cert = |key: &NodeKeypair| {
+        MembershipCert {
+            member: key.public(),
+            community: "Bench".into(),
+            region: "AL".into(),
+            not_before_ms: now_ms() - 60_000,
+            not_after_ms: now_ms() + 86_400_000,
+        }
+        .sign(&steward, now_ms())
+    };
+    // The source already holds the origin's feed (the origin itself need not run).
+    let fresh_key = NodeKeypair::generate();
+    let source_key = NodeKeypair::generate();
+    let certs = [cert(&origin), cert(&source_key), cert(&fresh_key)];
+    for store in [&source_store, &fresh_store] {
+        store
+            .commit(|tx| {
+                for c in &certs {
+                    feed::keep_membership(tx, c)?;
+                }
+                Ok::<_, techhire_node::store::StoreError>(())
+            })
+            .await
+            .expect("certificates");
+    }
+    for chunk in records.chunks(5_000) {
+        source_store
+            .commit(|tx| {
+                for r in chunk {
+                    feed::offer(tx, r, false)?;
+                }
+                Ok::<_, techhire_node::store::StoreError>(())
+            })
+            .await
+            .expect("filling the source feed");
+    }
+    let config = |bootstrap| {
+        let mut c = FederationConfig::new(
+            vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
+            vec![steward.public()],
+        );
+        c.bootstrap = bootstrap;
+        c.sync_interval = Duration::from_millis(500);
+        c
+    };
+    let source = Federation::start(source_store, source_key, config(vec![]))
+        .await
+        .expect("source");
+    while source.listen_addrs().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = Instant::now();
+    let fresh = Federation::start(
+        fresh_store.clone(),
+        fresh_key,
+        config(source.listen_addrs()),
+    )
+    .await
+    .expect("fresh member");
+    loop {
+        if feed::head(&fresh_store, &origin.public()).expect("head") == n {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "catch-up stalled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed().as_secs_f64();
+    println!(
+        "fresh member caught up {n} records from one peer (verified, stored durably) in {took:.2} s ({:.0} records/s)",
+        n as f64 / took
+    );
+    fresh.shutdown().await;
+    source.shutdown().await;
+}

@@ -1,0 +1,147 @@
+//! Feeds in the store: every origin's signed records by sequence number, each origin's
+//! head (the highest sequence held), and the stewards' membership records.
+//!
+//! *Invariant:* for every origin, the node holds every record of that origin's feed up to
+//! its head that the origin has not compacted away, and nothing above the head. Gossip may
+//! only add the record right after the head; sync adds records in order from a peer that
+//! holds them, so a gap in what sync returns is a gap in the origin's own feed.
+
+use techhire_protocol::{PublicKey, RecordKind, SignedRecord, PUBLIC_KEY_BYTES};
+
+use crate::store::{Store, StoreError, Table, WriteTx};
+
+/// `origin | seq`: big-endian, so that an origin's records are one range in order.
+fn feed_name(origin: &PublicKey, seq: u64) -> [u8; PUBLIC_KEY_BYTES + 8] {
+    let mut name = [0u8; PUBLIC_KEY_BYTES + 8];
+    name[..PUBLIC_KEY_BYTES].copy_from_slice(origin.as_bytes());
+    name[PUBLIC_KEY_BYTES..].copy_from_slice(&seq.to_be_bytes());
+    name
+}
+
+/// The highest sequence held of `origin`'s feed; 0 if none.
+pub fn head(store: &Store, origin: &PublicKey) -> Result<u64, StoreError> {
+    Ok(store
+        .lookup(Table::FeedHead, origin.as_bytes())?
+        .unwrap_or(0))
+}
+
+fn head_in(tx: &WriteTx<'_>, origin: &PublicKey) -> Result<u64, StoreError> {
+    Ok(tx.lookup(Table::FeedHead, origin.as_bytes())?.unwrap_or(0))
+}
+
+/// Every origin whose feed the node holds, with its head.
+pub fn heads(store: &Store) -> Result<Vec<(PublicKey, u64)>, StoreError> {
+    let mut out = Vec::new();
+    for (name, head) in store.index_range(Table::FeedHead, &[], None, usize::MAX)? {
+        let bytes: [u8; PUBLIC_KEY_BYTES] = name
+            .try_into()
+            .map_err(|_| corrupt("a feed head names no key"))?;
+        let origin =
+            PublicKey::from_bytes(bytes).map_err(|_| corrupt("a feed head names a bad key"))?;
+        out.push((origin, head));
+    }
+    Ok(out)
+}
+
+/// `origin`'s records with a sequence above `after`, in order, at most `limit`.
+pub fn fetch(
+    store: &Store,
+    origin: &PublicKey,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<SignedRecord>, StoreError> {
+    store
+        .blob_range(
+            Table::Feed,
+            origin.as_bytes(),
+            Some(&feed_name(origin, after)),
+            limit,
+        )?
+        .into_iter()
+        .map(|(_, bytes)| decode(&bytes))
+        .collect()
+}
+
+/// What became of a record offered to a feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offered {
+    /// Stored; the origin's head is now its sequence.
+    Stored,
+    /// Its sequence is not above the head: already held, or compacted, or a replay.
+    Replay,
+    /// Its sequence is beyond the record after the head: fetch the gap by sync first.
+    Gap,
+}
+
+/// Offers a verified record to its origin's feed, inside `tx`. With `in_order_only` (gossip)
+/// only the record right after the head is taken; otherwise (sync, which returns an
+/// origin's records in order) any record above the head is.
+pub fn offer(
+    tx: &mut WriteTx<'_>,
+    record: &SignedRecord,
+    in_order_only: bool,
+) -> Result<Offered, StoreError> {
+    let origin = record.signer();
+    let head = head_in(tx, origin)?;
+    let seq = record.seq();
+    if seq <= head {
+        return Ok(Offered::Replay);
+    }
+    if in_order_only && seq != head + 1 {
+        return Ok(Offered::Gap);
+    }
+    tx.blob_put(Table::Feed, &feed_name(origin, seq), &record.encode());
+    tx.index_put(Table::FeedHead, origin.as_bytes(), seq);
+    Ok(Offered::Stored)
+}
+
+/// The next sequence of this node's own feed.
+pub fn next_seq(tx: &WriteTx<'_>, own: &PublicKey) -> Result<u64, StoreError> {
+    Ok(head_in(tx, own)? + 1)
+}
+
+/// `steward | seq | kind`: a steward's certificates and revocations are a set, not a feed
+/// (each is injected at a different node), so they are kept and exchanged whole.
+fn membership_name(record: &SignedRecord) -> Vec<u8> {
+    let mut name = Vec::with_capacity(PUBLIC_KEY_BYTES + 10);
+    name.extend_from_slice(record.signer().as_bytes());
+    name.extend_from_slice(&record.seq().to_be_bytes());
+    name.extend_from_slice(&record.kind().0.to_be_bytes());
+    name
+}
+
+/// Keeps a verified membership record; `false` if it was already held.
+pub fn keep_membership(tx: &mut WriteTx<'_>, record: &SignedRecord) -> Result<bool, StoreError> {
+    let name = membership_name(record);
+    if tx.blob_exists(Table::Membership, &name)? {
+        return Ok(false);
+    }
+    tx.blob_put(Table::Membership, &name, &record.encode());
+    Ok(true)
+}
+
+/// Every membership record held.
+pub fn membership_records(store: &Store) -> Result<Vec<SignedRecord>, StoreError> {
+    store
+        .blob_range(Table::Membership, &[], None, usize::MAX)?
+        .into_iter()
+        .map(|(_, bytes)| decode(&bytes))
+        .collect()
+}
+
+/// Whether a kind is one of the stewards' membership records.
+pub fn is_membership(kind: RecordKind) -> bool {
+    kind == RecordKind::MEMBERSHIP_CERT || kind == RecordKind::REVOCATION
+}
+
+fn decode(bytes: &[u8]) -> Result<SignedRecord, StoreError> {
+    SignedRecord::decode(bytes)
+        .map_err(|e| corrupt(&format!("a stored record does not decode: {e}")))
+}
+
+fn corrupt(reason: &str) -> StoreError {
+    StoreError::Corrupt {
+        key: "federation".into(),
+        reason: reason.into(),
+    }
+}

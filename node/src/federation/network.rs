@@ -1,0 +1,997 @@
+//! The libp2p node: one task owns the swarm (TCP, noise, yamux; gossipsub, the sync
+//! request-response protocol, identify, ping) and takes commands over a channel. Storing
+//! records (a durable commit each batch) happens in tasks of their own, which report back
+//! over the same channel, so a slow disk never stalls the swarm.
+//!
+//! Peers: on every connection the node asks the peer for its membership records, admits the
+//! ones signed by a trusted steward, and then checks the peer's own key: a peer that is not
+//! a member now is disconnected and counted. Members exchange feed heads at once and every
+//! `sync_interval`, and fetch what they lack in batches. A peer that sends more than
+//! [`MAX_INVALID`] invalid records is disconnected and refused for [`BAN`].
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{identify, identity, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use techhire_protocol::{
+    rules, verify_batch, MemberStatus, Membership, NodeKeypair, PublicKey, RecordKind, Rejection,
+    SignedRecord, SyncRequest, SyncResponse, GOSSIP_TOPIC, MAX_FETCH_RECORDS, MAX_RECORD_BYTES,
+    SYNC_PROTOCOL,
+};
+
+use super::codec::SyncCodec;
+use super::feed::{self, Offered};
+use crate::store::{Store, StoreError};
+
+/// Invalid records a peer may send before it is disconnected.
+pub const MAX_INVALID: u32 = 20;
+/// How long a penalised peer is refused.
+pub const BAN: Duration = Duration::from_secs(600);
+
+/// How a node takes part in the federation.
+#[derive(Debug, Clone)]
+pub struct FederationConfig {
+    pub listen: Vec<Multiaddr>,
+    /// Members to connect to at start, and again whenever no connection to them is open.
+    pub bootstrap: Vec<Multiaddr>,
+    /// The steward keys whose certificates this node trusts.
+    pub stewards: Vec<PublicKey>,
+    /// How often feed heads are exchanged with every connected member.
+    pub sync_interval: Duration,
+    /// gossipsub's heartbeat.
+    pub heartbeat: Duration,
+}
+
+impl FederationConfig {
+    pub fn new(listen: Vec<Multiaddr>, stewards: Vec<PublicKey>) -> FederationConfig {
+        FederationConfig {
+            listen,
+            bootstrap: Vec::new(),
+            stewards,
+            sync_interval: Duration::from_secs(10),
+            heartbeat: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Why the federation could not start or publish.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("libp2p: {0}")]
+    Network(String),
+    #[error("the federation task has stopped")]
+    Stopped,
+}
+
+/// A handle on the running federation node. Cheap to clone.
+#[derive(Clone)]
+pub struct Federation {
+    commands: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: Store,
+    keypair: NodeKeypair,
+    own: PublicKey,
+    membership: RwLock<Membership>,
+    accepted: AtomicU64,
+    rejected: [AtomicU64; Rejection::ALL.len()],
+    peers: RwLock<BTreeMap<PeerId, PeerInfo>>,
+    listening: RwLock<Vec<Multiaddr>>,
+    /// The highest head each origin is known to have at some peer, for the lag.
+    known_heads: RwLock<HashMap<PublicKey, u64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct PeerInfo {
+    key: Option<String>,
+    address: String,
+    member: bool,
+}
+
+enum Command {
+    Publish(SignedRecord),
+    Validated {
+        id: MessageId,
+        source: PeerId,
+        acceptance: MessageAcceptance,
+    },
+    /// Penalise a peer for an invalid record.
+    Invalid(PeerId),
+    Fetch {
+        peer: PeerId,
+        origin: PublicKey,
+        after: u64,
+    },
+    Dial(Multiaddr),
+    /// A peer's membership records are in: keep it if it is a member, else drop it.
+    CheckPeer(PeerId),
+    /// Ask a peer for its membership records again.
+    RefreshMembership(PeerId),
+    /// Gossip bytes as they are.
+    Raw(Vec<u8>),
+    Shutdown(tokio::sync::oneshot::Sender<()>),
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    gossipsub: gossipsub::Behaviour,
+    sync: request_response::Behaviour<SyncCodec>,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+}
+
+/// What the operator sees of the federation (`GET /api/v1/federation/status`).
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub node_key: String,
+    pub listening: Vec<String>,
+    pub stewards: Vec<String>,
+    pub members: Vec<MemberView>,
+    pub peers: Vec<serde_json::Value>,
+    pub feeds: Vec<FeedView>,
+    pub accepted: u64,
+    pub rejected: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberView {
+    pub key: String,
+    pub community: String,
+    pub region: String,
+    pub not_before_ms: u64,
+    pub not_after_ms: u64,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeedView {
+    pub origin: String,
+    pub head: u64,
+    /// How far behind the highest head seen at any peer.
+    pub lag: u64,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The federation key of a peer: its libp2p identity is its ed25519 node key.
+fn peer_key(peer: &PeerId) -> Option<PublicKey> {
+    let key = identity::PublicKey::try_decode_protobuf(peer.as_ref().digest()).ok()?;
+    let bytes = key.try_into_ed25519().ok()?.to_bytes();
+    PublicKey::from_bytes(bytes).ok()
+}
+
+/// The libp2p peer id of a node key.
+pub fn peer_id_of(key: &PublicKey) -> Option<PeerId> {
+    let ed = identity::ed25519::PublicKey::try_from_bytes(key.as_bytes()).ok()?;
+    Some(PeerId::from_public_key(&identity::PublicKey::from(ed)))
+}
+
+impl Federation {
+    /// Starts the node: loads membership records from the store, listens, dials the
+    /// bootstrap peers, and runs until the returned handle's task is aborted or the runtime
+    /// stops.
+    pub async fn start(
+        store: Store,
+        keypair: NodeKeypair,
+        config: FederationConfig,
+    ) -> Result<Federation, FederationError> {
+        let mut membership = Membership::new(config.stewards.clone());
+        for record in feed::membership_records(&store)? {
+            // Records in the store were checked when they were stored.
+            let _ = membership.admit(&record);
+        }
+        let shared = Arc::new(Shared {
+            own: keypair.public(),
+            keypair,
+            store,
+            membership: RwLock::new(membership),
+            accepted: AtomicU64::new(0),
+            rejected: Default::default(),
+            peers: RwLock::new(BTreeMap::new()),
+            listening: RwLock::new(Vec::new()),
+            known_heads: RwLock::new(HashMap::new()),
+        });
+        let mut swarm = build_swarm(&shared.keypair, &config)?;
+        for addr in &config.listen {
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| FederationError::Network(format!("listening on {addr}: {e}")))?;
+        }
+        let (tx, rx) = mpsc::channel(1024);
+        for addr in &config.bootstrap {
+            let _ = tx.try_send(Command::Dial(addr.clone()));
+        }
+        let federation = Federation {
+            commands: tx.clone(),
+            shared: shared.clone(),
+        };
+        let node = Node {
+            swarm,
+            shared,
+            commands: tx,
+            pending: HashMap::new(),
+            invalid: HashMap::new(),
+            banned: HashMap::new(),
+            config,
+        };
+        tokio::spawn(node.run(rx));
+        Ok(federation)
+    }
+
+    /// This node's key.
+    pub fn key(&self) -> PublicKey {
+        self.shared.own
+    }
+
+    /// The addresses the node listens on, with its peer id (for other nodes' bootstrap).
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        let peer = peer_id_of(&self.shared.own);
+        read(&self.shared.listening)
+            .iter()
+            .map(|a| match peer {
+                Some(p) => a.clone().with_p2p(p).unwrap_or_else(|a| a),
+                None => a.clone(),
+            })
+            .collect()
+    }
+
+    /// Appends a record to this node's own feed (durably) and gossips it.
+    pub async fn publish(
+        &self,
+        kind: RecordKind,
+        payload: Vec<u8>,
+    ) -> Result<SignedRecord, FederationError> {
+        let shared = self.shared.clone();
+        let record = self
+            .shared
+            .store
+            .commit(move |tx| {
+                let seq = feed::next_seq(tx, &shared.own)?;
+                let record = SignedRecord::sign(&shared.keypair, kind, seq, now_ms(), payload)
+                    .map_err(|e| StoreError::Corrupt {
+                        key: "federation".into(),
+                        reason: format!("cannot sign: {e}"),
+                    })?;
+                feed::offer(tx, &record, true)?;
+                Ok::<_, StoreError>(record)
+            })
+            .await?;
+        self.commands
+            .send(Command::Publish(record.clone()))
+            .await
+            .map_err(|_| FederationError::Stopped)?;
+        Ok(record)
+    }
+
+    /// Admits a steward's certificate or revocation handed to this node directly (by
+    /// `techhire federation join`, say), stores it and gossips it.
+    pub async fn admit_membership(&self, record: SignedRecord) -> Result<(), Rejection> {
+        let shared = self.shared.clone();
+        let accepted = ingest_membership(&shared, &record).await?;
+        if accepted {
+            let _ = self.commands.send(Command::Publish(record)).await;
+        }
+        Ok(())
+    }
+
+    /// Connects to another node.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), FederationError> {
+        self.commands
+            .send(Command::Dial(addr))
+            .await
+            .map_err(|_| FederationError::Stopped)
+    }
+
+    /// Gossips `bytes` without checking them: how tests play a misbehaving member against
+    /// other nodes' defences. A node's own records go through [`Federation::publish`].
+    pub async fn gossip_unchecked(&self, bytes: Vec<u8>) -> Result<(), FederationError> {
+        self.commands
+            .send(Command::Raw(bytes))
+            .await
+            .map_err(|_| FederationError::Stopped)
+    }
+
+    /// Stops the node: connections close and the swarm is dropped. Records already
+    /// acknowledged are in the store.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.commands.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Members, peers, feeds and counters, for the operator.
+    pub fn status(&self) -> Result<Status, StoreError> {
+        let s = &self.shared;
+        let membership = read(&s.membership);
+        let known = read(&s.known_heads);
+        let feeds = feed::heads(&s.store)?
+            .into_iter()
+            .map(|(origin, head)| FeedView {
+                origin: origin.to_string(),
+                head,
+                lag: known.get(&origin).map_or(0, |k| k.saturating_sub(head)),
+            })
+            .collect();
+        Ok(Status {
+            node_key: s.own.to_string(),
+            listening: self.listen_addrs().iter().map(|a| a.to_string()).collect(),
+            stewards: membership.stewards().iter().map(|k| k.to_string()).collect(),
+            members: membership
+                .members()
+                .into_iter()
+                .map(|(key, cert, revocation)| MemberView {
+                    key: key.to_string(),
+                    community: cert.community,
+                    region: cert.region,
+                    not_before_ms: cert.not_before_ms,
+                    not_after_ms: cert.not_after_ms,
+                    revoked: revocation.is_some(),
+                })
+                .collect(),
+            peers: read(&s.peers)
+                .iter()
+                .map(|(id, p)| {
+                    serde_json::json!({
+                        "peer_id": id.to_string(), "key": p.key, "address": p.address, "member": p.member
+                    })
+                })
+                .collect(),
+            feeds,
+            accepted: s.accepted.load(Ordering::Relaxed),
+            rejected: Rejection::ALL
+                .iter()
+                .zip(&s.rejected)
+                .map(|(r, n)| (r.as_str(), n.load(Ordering::Relaxed)))
+                .collect(),
+        })
+    }
+
+    /// Records of `origin` this node holds above `after` (for tests and the API).
+    pub fn records(&self, origin: &PublicKey, after: u64) -> Result<Vec<SignedRecord>, StoreError> {
+        feed::fetch(&self.shared.store, origin, after, usize::MAX)
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn build_swarm(
+    keypair: &NodeKeypair,
+    config: &FederationConfig,
+) -> Result<libp2p::Swarm<Behaviour>, FederationError> {
+    let net = |e: &dyn std::fmt::Display| FederationError::Network(e.to_string());
+    let key = identity::Keypair::ed25519_from_bytes(keypair.seed()).map_err(|e| net(&e))?;
+    let heartbeat = config.heartbeat;
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| net(&e))?
+        .with_behaviour(|key| {
+            let gossip = gossipsub::ConfigBuilder::default()
+                .heartbeat_interval(heartbeat)
+                .heartbeat_initial_delay(Duration::from_millis(100))
+                // Records carry their own signatures, checked once by us; gossipsub's own
+                // signatures would only double the work (docs/protocol.md, "Gossip").
+                .validation_mode(gossipsub::ValidationMode::Anonymous)
+                .validate_messages()
+                // Origin and sequence are in the bytes, so equal bytes are one record.
+                .message_id_fn(|m| {
+                    use sha2::Digest;
+                    MessageId::from(sha2::Sha256::digest(&m.data).to_vec())
+                })
+                .max_transmit_size(MAX_RECORD_BYTES + 1024)
+                .build()
+                .map_err(|e| e.to_string())?;
+            let gossipsub =
+                gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip)?;
+            let sync = request_response::Behaviour::with_codec(
+                SyncCodec,
+                [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
+            );
+            let identify =
+                identify::Behaviour::new(identify::Config::new("/techhire/1".into(), key.public()));
+            Ok(Behaviour {
+                gossipsub,
+                sync,
+                identify,
+                ping: ping::Behaviour::default(),
+            })
+        })
+        .map_err(|e| net(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    Ok(swarm)
+}
+
+/// What an outbound request asked, to read its answer.
+enum Asked {
+    Membership,
+    Heads,
+    Fetch { origin: PublicKey, after: u64 },
+}
+
+struct Node {
+    swarm: libp2p::Swarm<Behaviour>,
+    shared: Arc<Shared>,
+    commands: mpsc::Sender<Command>,
+    pending: HashMap<OutboundRequestId, (PeerId, Asked)>,
+    invalid: HashMap<PeerId, u32>,
+    banned: HashMap<PeerId, Instant>,
+    config: FederationConfig,
+}
+
+impl Node {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let topic = IdentTopic::new(GOSSIP_TOPIC);
+        if let Err(e) = self.swarm.behaviour_mut().gossipsub.subscribe(&topic) {
+            tracing::error!(error = %e, "cannot subscribe to the records topic");
+        }
+        let mut tick = tokio::time::interval(self.config.sync_interval);
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_event(event),
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown(done)) => {
+                        drop(self);
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(command) => self.on_command(command, &topic),
+                    None => return,
+                },
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
+        for addr in self.config.bootstrap.clone() {
+            let known = addr.iter().find_map(|p| match p {
+                libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+                _ => None,
+            });
+            if known.is_none_or(|id| !connected.contains(&id)) && connected.len() < 64 {
+                let _ = self.swarm.dial(addr);
+            }
+        }
+        let members: Vec<PeerId> = read(&self.shared.peers)
+            .iter()
+            .filter(|(_, p)| p.member)
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in members {
+            self.ask(peer, SyncRequest::Membership, Asked::Membership);
+            self.ask(peer, SyncRequest::Heads, Asked::Heads);
+        }
+        self.banned.retain(|_, until| *until > Instant::now());
+    }
+
+    fn ask(&mut self, peer: PeerId, request: SyncRequest, asked: Asked) {
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+        self.pending.insert(id, (peer, asked));
+    }
+
+    fn on_command(&mut self, command: Command, topic: &IdentTopic) {
+        match command {
+            Command::Publish(record) => {
+                match self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(topic.clone(), record.encode())
+                {
+                    Ok(_) => {}
+                    // Nobody to tell now; peers fetch it by sync when they connect.
+                    Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
+                    Err(gossipsub::PublishError::Duplicate) => {}
+                    Err(e) => tracing::warn!(error = %e, "gossip publish failed"),
+                }
+            }
+            Command::Validated {
+                id,
+                source,
+                acceptance,
+            } => {
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&id, &source, acceptance);
+            }
+            Command::Invalid(peer) => {
+                let n = self.invalid.entry(peer).or_insert(0);
+                *n += 1;
+                if *n > MAX_INVALID {
+                    tracing::warn!(%peer, "peer sent too many invalid records: disconnecting");
+                    self.banned.insert(peer, Instant::now() + BAN);
+                    self.invalid.remove(&peer);
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                }
+            }
+            Command::Fetch {
+                peer,
+                origin,
+                after,
+            } => self.ask(
+                peer,
+                SyncRequest::Fetch {
+                    origin,
+                    after,
+                    limit: MAX_FETCH_RECORDS,
+                },
+                Asked::Fetch { origin, after },
+            ),
+            Command::CheckPeer(peer) => self.check_peer(peer),
+            Command::RefreshMembership(peer) => {
+                self.ask(peer, SyncRequest::Membership, Asked::Membership)
+            }
+            Command::Raw(bytes) => {
+                if let Err(e) = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(topic.clone(), bytes)
+                {
+                    tracing::debug!(error = %e, "raw gossip not sent");
+                }
+            }
+            Command::Shutdown(done) => {
+                let _ = done.send(());
+            }
+            Command::Dial(addr) => {
+                if let Err(e) = self.swarm.dial(addr.clone()) {
+                    tracing::warn!(%addr, error = %e, "dial failed");
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, "federation listening");
+                write(&self.shared.listening).push(address);
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
+                if self.banned.contains_key(&peer_id) {
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                    return;
+                }
+                let key = peer_key(&peer_id);
+                let member = key.is_some_and(|k| self.is_member(&k));
+                write(&self.shared.peers).insert(
+                    peer_id,
+                    PeerInfo {
+                        key: key.map(|k| k.to_string()),
+                        address: endpoint.get_remote_address().to_string(),
+                        member,
+                    },
+                );
+                // Learn its certificates first: a new member's own certificate comes this way.
+                self.ask(peer_id, SyncRequest::Membership, Asked::Membership);
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                write(&self.shared.peers).remove(&peer_id);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let shared = self.shared.clone();
+                let commands = self.commands.clone();
+                tokio::spawn(async move {
+                    let acceptance =
+                        ingest_gossip(&shared, &commands, propagation_source, &message.data).await;
+                    let _ = commands
+                        .send(Command::Validated {
+                            id: message_id,
+                            source: propagation_source,
+                            acceptance,
+                        })
+                        .await;
+                });
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                peer,
+                message,
+                ..
+            })) => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    let response = self.answer(&peer, request);
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, response);
+                }
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some((peer, asked)) = self.pending.remove(&request_id) {
+                        self.on_response(peer, asked, response);
+                    }
+                }
+            },
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                request_response::Event::OutboundFailure { request_id, .. },
+            )) => {
+                self.pending.remove(&request_id);
+            }
+            _ => {}
+        }
+    }
+
+    fn is_member(&self, key: &PublicKey) -> bool {
+        matches!(
+            read(&self.shared.membership).status(key, now_ms()),
+            MemberStatus::Member { .. }
+        )
+    }
+
+    /// Answers a peer's sync request. Membership records go to anyone who connects (a new
+    /// member needs them to accept us); feeds only to members.
+    fn answer(&mut self, peer: &PeerId, request: SyncRequest) -> SyncResponse {
+        let store = &self.shared.store;
+        let result = match request {
+            SyncRequest::Membership => feed::membership_records(store).map(SyncResponse::Records),
+            _ if !peer_key(peer).is_some_and(|k| self.is_member(&k)) => {
+                return SyncResponse::Refused("not a member of this federation".into())
+            }
+            SyncRequest::Heads => feed::heads(store).map(SyncResponse::Heads),
+            SyncRequest::Fetch {
+                origin,
+                after,
+                limit,
+            } => feed::fetch(store, &origin, after, limit.min(MAX_FETCH_RECORDS) as usize)
+                .map(SyncResponse::Records),
+        };
+        result.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot answer a sync request");
+            SyncResponse::Refused("the node could not read its store".into())
+        })
+    }
+
+    fn on_response(&mut self, peer: PeerId, asked: Asked, response: SyncResponse) {
+        match (asked, response) {
+            (Asked::Membership, SyncResponse::Records(records)) => {
+                let shared = self.shared.clone();
+                let commands = self.commands.clone();
+                tokio::spawn(async move {
+                    for record in records {
+                        if let Err(r) = check_envelope(&record, now_ms())
+                            .and_then(|()| record.verify().map_err(|_| Rejection::BadSignature))
+                        {
+                            count(&shared, r);
+                            let _ = commands.send(Command::Invalid(peer)).await;
+                            continue;
+                        }
+                        if let Err(r) = ingest_membership(&shared, &record).await {
+                            count(&shared, r);
+                        }
+                    }
+                    let _ = commands.send(Command::CheckPeer(peer)).await;
+                });
+            }
+            (Asked::Heads, SyncResponse::Heads(heads)) => {
+                for (origin, their_head) in heads {
+                    {
+                        let mut known = write(&self.shared.known_heads);
+                        let k = known.entry(origin).or_insert(0);
+                        *k = (*k).max(their_head);
+                    }
+                    let ours = feed::head(&self.shared.store, &origin).unwrap_or(u64::MAX);
+                    if their_head > ours {
+                        self.ask(
+                            peer,
+                            SyncRequest::Fetch {
+                                origin,
+                                after: ours,
+                                limit: MAX_FETCH_RECORDS,
+                            },
+                            Asked::Fetch {
+                                origin,
+                                after: ours,
+                            },
+                        );
+                    }
+                }
+            }
+            (Asked::Fetch { origin, after }, SyncResponse::Records(records)) => {
+                let shared = self.shared.clone();
+                let commands = self.commands.clone();
+                tokio::spawn(async move {
+                    let full = records.len() as u32 >= MAX_FETCH_RECORDS;
+                    let last = ingest_batch(&shared, &commands, peer, origin, after, records).await;
+                    if full {
+                        if let Some(after) = last {
+                            let _ = commands
+                                .send(Command::Fetch {
+                                    peer,
+                                    origin,
+                                    after,
+                                })
+                                .await;
+                        }
+                    }
+                });
+            }
+            (_, SyncResponse::Refused(reason)) => {
+                tracing::debug!(%peer, %reason, "sync request refused");
+            }
+            _ => {
+                tracing::debug!(%peer, "sync answer of the wrong kind");
+            }
+        }
+    }
+
+    /// Disconnects a connected peer that is not (or no longer) a member.
+    fn check_peer(&mut self, peer: PeerId) {
+        let key = peer_key(&peer);
+        let status = key.map(|k| read(&self.shared.membership).status(&k, now_ms()));
+        let member = matches!(status, Some(MemberStatus::Member { .. }));
+        if let Some(p) = write(&self.shared.peers).get_mut(&peer) {
+            p.member = member;
+        }
+        match status {
+            Some(MemberStatus::Member { .. }) => {
+                self.ask(peer, SyncRequest::Heads, Asked::Heads);
+            }
+            other => {
+                let rejection = other
+                    .map(|s| {
+                        rules::check_member(&s)
+                            .err()
+                            .unwrap_or(Rejection::NotMember)
+                    })
+                    .unwrap_or(Rejection::NotMember);
+                tracing::info!(%peer, reason = rejection.as_str(), "peer is not a member: disconnecting");
+                count(&self.shared, rejection);
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+        }
+    }
+}
+
+fn count(shared: &Shared, rejection: Rejection) {
+    if let Some(i) = Rejection::ALL.iter().position(|r| *r == rejection) {
+        shared.rejected[i].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Size, decoding-independent checks of a decoded record: kind, time, payload.
+fn check_envelope(record: &SignedRecord, now: u64) -> Result<(), Rejection> {
+    if !rules::known_kind(record.kind()) {
+        return Err(Rejection::UnknownKind);
+    }
+    rules::check_time(record, now)?;
+    rules::check_payload(record)
+}
+
+/// Checks the origin of a feed record (not a membership record) is a member at the
+/// record's time.
+fn check_origin(shared: &Shared, record: &SignedRecord) -> Result<(), Rejection> {
+    let status = read(&shared.membership).status(record.signer(), record.timestamp_ms());
+    rules::check_member(&status)
+}
+
+/// Admits and stores a verified membership record; `Ok(true)` if it was new.
+async fn ingest_membership(shared: &Arc<Shared>, record: &SignedRecord) -> Result<bool, Rejection> {
+    {
+        let mut m = Membership::new(read(&shared.membership).stewards().to_vec());
+        // A dry run against an empty copy checks the steward and payload without the lock.
+        m.admit(record).map_err(|e| match e {
+            techhire_protocol::MembershipError::UntrustedSteward => Rejection::UntrustedSteward,
+            _ => Rejection::BadPayload,
+        })?;
+    }
+    let stored = {
+        let record = record.clone();
+        shared
+            .store
+            .commit(move |tx| feed::keep_membership(tx, &record))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot store a membership record");
+                Rejection::BadPayload
+            })?
+    };
+    if stored {
+        let _ = write(&shared.membership).admit(record);
+    }
+    Ok(stored)
+}
+
+/// Checks, verifies and stores one gossiped record; says what gossipsub should do with it.
+async fn ingest_gossip(
+    shared: &Arc<Shared>,
+    commands: &mpsc::Sender<Command>,
+    source: PeerId,
+    data: &[u8],
+) -> MessageAcceptance {
+    let reject = |r: Rejection| {
+        count(shared, r);
+        let commands = commands.clone();
+        async move {
+            let _ = commands.send(Command::Invalid(source)).await;
+            MessageAcceptance::Reject
+        }
+    };
+    if data.len() > MAX_RECORD_BYTES {
+        return reject(Rejection::Oversized).await;
+    }
+    let record = match SignedRecord::decode(data) {
+        Ok(r) => r,
+        Err(_) => return reject(Rejection::Undecodable).await,
+    };
+    if record.verify().is_err() {
+        return reject(Rejection::BadSignature).await;
+    }
+    if let Err(r) = check_envelope(&record, now_ms()) {
+        return reject(r).await;
+    }
+    if feed::is_membership(record.kind()) {
+        return match ingest_membership(shared, &record).await {
+            Ok(true) => MessageAcceptance::Accept,
+            Ok(false) => MessageAcceptance::Ignore,
+            Err(r) => reject(r).await,
+        };
+    }
+    if let Err(r) = check_origin(shared, &record) {
+        // Counted, but the forwarder is not penalised: it may know of a certificate or a
+        // revocation this node has not seen yet. Ask it for its membership records.
+        count(shared, r);
+        let _ = commands.send(Command::RefreshMembership(source)).await;
+        return MessageAcceptance::Ignore;
+    }
+    let offered = {
+        let record = record.clone();
+        shared
+            .store
+            .commit(move |tx| feed::offer(tx, &record, true))
+            .await
+    };
+    match offered {
+        Ok(Offered::Stored) => {
+            shared.accepted.fetch_add(1, Ordering::Relaxed);
+            MessageAcceptance::Accept
+        }
+        Ok(Offered::Replay) => {
+            count(shared, Rejection::Replay);
+            MessageAcceptance::Ignore
+        }
+        Ok(Offered::Gap) => {
+            // Fetch the missing records from the peer that had this one.
+            let after = feed::head(&shared.store, record.signer()).unwrap_or(0);
+            let _ = commands
+                .send(Command::Fetch {
+                    peer: source,
+                    origin: *record.signer(),
+                    after,
+                })
+                .await;
+            MessageAcceptance::Ignore
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a gossiped record");
+            MessageAcceptance::Ignore
+        }
+    }
+}
+
+/// Verifies (in one batch) and stores records fetched by sync, in order; returns the last
+/// sequence stored.
+async fn ingest_batch(
+    shared: &Arc<Shared>,
+    commands: &mpsc::Sender<Command>,
+    peer: PeerId,
+    origin: PublicKey,
+    after: u64,
+    records: Vec<SignedRecord>,
+) -> Option<u64> {
+    let verdicts = verify_batch(&records);
+    let now = now_ms();
+    let mut good = Vec::with_capacity(records.len());
+    let mut previous = after;
+    for (record, verdict) in records.into_iter().zip(verdicts) {
+        if verdict.is_ok() {
+            if let Err(r) = check_origin(shared, &record) {
+                // As for gossip: counted, not penalised; the next sync round tries again
+                // once the membership records are in.
+                count(shared, r);
+                let _ = commands.send(Command::RefreshMembership(peer)).await;
+                break;
+            }
+        }
+        let checked = verdict
+            .map_err(|_| Rejection::BadSignature)
+            .and_then(|()| {
+                if *record.signer() != origin || record.seq() <= previous {
+                    // Not what was asked for, or out of order: treat as a replay.
+                    Err(Rejection::Replay)
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| check_envelope(&record, now));
+        match checked {
+            Ok(()) => {
+                previous = record.seq();
+                good.push(record);
+            }
+            Err(r) => {
+                count(shared, r);
+                let _ = commands.send(Command::Invalid(peer)).await;
+                // Later records would leave a gap: stop here, the next sync tries again.
+                break;
+            }
+        }
+    }
+    if good.is_empty() {
+        return None;
+    }
+    let outcome = shared
+        .store
+        .commit(move |tx| {
+            let mut stored = 0u64;
+            let mut last = None;
+            for record in &good {
+                match feed::offer(tx, record, false)? {
+                    Offered::Stored => {
+                        stored += 1;
+                        last = Some(record.seq());
+                    }
+                    Offered::Replay | Offered::Gap => {}
+                }
+            }
+            Ok::<_, StoreError>((stored, last))
+        })
+        .await;
+    match outcome {
+        Ok((stored, last)) => {
+            shared.accepted.fetch_add(stored, Ordering::Relaxed);
+            last
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store synced records");
+            None
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Convergence: every record published anywhere reaches every member, after downtime and
+//! partitions too, once each and in order.
+
+use std::time::Duration;
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_nodes_converge_on_every_record() {
+    let steward = Steward::new();
+    let hub = Member::start(&steward, "Birmingham, AL", vec![]).await;
+    let mut members = vec![];
+    for name in ["El Paso, TX", "Akron, OH", "Tulsa, OK", "Reno, NV"] {
+        members.push(Member::start(&steward, name, vec![hub.addr()]).await);
+    }
+    members.insert(0, hub);
+    let mut published = Vec::new();
+    for m in &members {
+        published.push((m.key.public(), m.publish(20).await));
+    }
+    let all: Vec<&Member> = members.iter().collect();
+    wait_for(Duration::from_secs(30), || converged(&all, &published)).await;
+    for m in &members {
+        let status = m.status();
+        assert_eq!(status.members.len(), 5, "{} knows every member", m.name);
+        // In a healthy federation the only refusals are duplicates (gossip and sync both
+        // deliver) and records that arrived before their origin's certificate (fetched
+        // again by the next sync).
+        let bad: Vec<_> = status
+            .rejected
+            .iter()
+            .filter(|(r, n)| **n > 0 && !["replay", "not_member"].contains(r))
+            .collect();
+        assert!(bad.is_empty(), "{}: {bad:?}", m.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopped_node_catches_up_after_restart() {
+    let steward = Steward::new();
+    let a = Member::start(&steward, "Birmingham, AL", vec![]).await;
+    let b = Member::start(&steward, "El Paso, TX", vec![a.addr()]).await;
+    let c = Member::start(&steward, "Akron, OH", vec![a.addr()]).await;
+    let first = a.publish(5).await;
+    wait_for(Duration::from_secs(20), || {
+        converged(&[&a, &b, &c], &[(a.key.public(), first)])
+    })
+    .await;
+
+    // C stops; A and B go on publishing; C's own acknowledged records survive the restart.
+    let c_seq = c.publish(3).await;
+    let c_key = c.key.public();
+    let (key, dir, tmp) = c.stop().await;
+    let a_last = a.publish(40).await;
+    let b_last = b.publish(40).await;
+    let c = Member::open(&steward, "Akron, OH", key, dir, tmp, vec![a.addr()]).await;
+    assert_eq!(
+        c.head_of(&c_key),
+        c_seq,
+        "acknowledged records survive a restart"
+    );
+    let published = [
+        (a.key.public(), a_last),
+        (b.key.public(), b_last),
+        (c_key, c_seq),
+    ];
+    wait_for(Duration::from_secs(30), || {
+        converged(&[&a, &b, &c], &published)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partition_heals_with_nothing_lost_or_doubled() {
+    let steward = Steward::new();
+    // Two halves that do not know of each other: {a, b} and {c, d}.
+    let a = Member::start(&steward, "Birmingham, AL", vec![]).await;
+    let b = Member::start(&steward, "El Paso, TX", vec![a.addr()]).await;
+    let c = Member::start(&steward, "Akron, OH", vec![]).await;
+    let d = Member::start(&steward, "Tulsa, OK", vec![c.addr()]).await;
+    let mut published = Vec::new();
+    for m in [&a, &b, &c, &d] {
+        published.push((m.key.public(), m.publish(15).await));
+    }
+    wait_for(Duration::from_secs(20), || {
+        converged(&[&a, &b], &published[..2]) && converged(&[&c, &d], &published[2..])
+    })
+    .await;
+    // Neither half has heard anything of the other.
+    assert_eq!(a.head_of(&c.key.public()), 0);
+    assert_eq!(d.head_of(&a.key.public()), 0);
+
+    // The link comes back: b reaches c.
+    b.federation.dial(c.addr()).await.unwrap();
+    for m in [&a, &d] {
+        m.publish(5).await;
+    }
+    let published: Vec<_> = [&a, &b, &c, &d]
+        .iter()
+        .map(|m| (m.key.public(), m.head_of(&m.key.public())))
+        .collect();
+    wait_for(Duration::from_secs(30), || {
+        converged(&[&a, &b, &c, &d], &published)
+    })
+    .await;
+}
