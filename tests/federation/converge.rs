@@ -104,3 +104,49 @@ async fn a_partition_heals_with_nothing_lost_or_doubled() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn superseded_records_are_compacted_everywhere() {
+    use techhire_protocol::{Bulletin, RecordKind};
+    let steward = Steward::new();
+    let a = Member::start(&steward, "Birmingham, AL", vec![]).await;
+    let b = Member::start(&steward, "El Paso, TX", vec![a.addr()]).await;
+    let edit = |version: u64| Bulletin {
+        id: 7,
+        title: format!("Job fair, version {version}"),
+        body: String::new(),
+    };
+    for version in 1..=3 {
+        a.federation
+            .publish(RecordKind::BULLETIN, edit(version).encode())
+            .await
+            .unwrap();
+    }
+    let origin = a.key.public();
+    let latest_only = |m: &Member| {
+        let records = m.federation.records(&origin, 0).unwrap();
+        records.len() == 1 && records[0].seq() == 3 && m.head_of(&origin) == 3
+    };
+    wait_for(Duration::from_secs(20), || {
+        latest_only(&a) && latest_only(&b)
+    })
+    .await;
+    // A member joining later fetches only the latest version, and still reaches the head.
+    let c = Member::start(&steward, "Akron, OH", vec![b.addr()]).await;
+    wait_for(Duration::from_secs(20), || latest_only(&c)).await;
+    let kept = Bulletin::decode(c.federation.records(&origin, 0).unwrap()[0].payload()).unwrap();
+    assert_eq!(kept.title, "Job fair, version 3");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_member_catches_up_a_long_feed_in_batches() {
+    let steward = Steward::new();
+    let a = Member::start(&steward, "Birmingham, AL", vec![]).await;
+    // More than one sync batch (512 records).
+    let last = a.publish(1_200).await;
+    let b = Member::start(&steward, "El Paso, TX", vec![a.addr()]).await;
+    wait_for(Duration::from_secs(60), || {
+        converged(&[&b], &[(a.key.public(), last)])
+    })
+    .await;
+}

@@ -142,9 +142,11 @@ impl Member {
     /// Publishes `n` bulletins; returns the last sequence.
     pub(crate) async fn publish(&self, n: u64) -> u64 {
         let mut last = 0;
+        // Fresh ids: a bulletin with an id already used would supersede the older one.
+        let base = self.head_of(&self.key.public());
         for i in 0..n {
             let b = Bulletin {
-                id: i,
+                id: base + i,
                 title: format!("{} bulletin {i}", self.name),
                 body: "Job fair at the library on Saturday.".into(),
             };
@@ -160,11 +162,7 @@ impl Member {
 
     /// The head this node holds of `origin`'s feed.
     pub(crate) fn head_of(&self, origin: &PublicKey) -> u64 {
-        self.federation
-            .records(origin, 0)
-            .unwrap()
-            .last()
-            .map_or(0, |r| r.seq())
+        techhire_node::federation::feed::head(&self.store, origin).unwrap()
     }
 
     /// Stops the node and gives back what is needed to restart it.

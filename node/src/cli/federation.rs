@@ -398,10 +398,10 @@ fn describe(record: &SignedRecord) -> String {
 /// Stores a verified membership record; `false` if the node held it already.
 async fn keep(store: &Store, record: &SignedRecord) -> anyhow::Result<bool> {
     let record = record.clone();
-    Ok(store
+    store
         .commit(move |tx| federation::keep_membership(tx, &record))
         .await
-        .context("storing the record")?)
+        .context("storing the record")
 }
 
 async fn admit(dir: &Path, file: &Path, config_file: Option<&Path>) -> anyhow::Result<()> {
@@ -578,15 +578,23 @@ fn with_federation(
         .or_insert_with(toml_edit::table)
         .as_table_like_mut()
         .ok_or_else(|| anyhow!("{}: `federation` is not a table", path.display()))?;
-    let strings =
-        |items: Vec<String>| toml_edit::value(items.into_iter().collect::<toml_edit::Array>());
-    section.insert(
+    let mut set = |key: &str, items: Vec<String>| {
+        let value = toml_edit::value(items.into_iter().collect::<toml_edit::Array>());
+        // Replacing the value of an existing key keeps the comments above it.
+        match section.get_mut(key) {
+            Some(item) => *item = value,
+            None => {
+                section.insert(key, value);
+            }
+        }
+    };
+    set(
         "stewards",
-        strings(stewards.iter().map(ToString::to_string).collect()),
+        stewards.iter().map(ToString::to_string).collect(),
     );
-    section.insert(
+    set(
         "bootstrap",
-        strings(bootstrap.iter().map(ToString::to_string).collect()),
+        bootstrap.iter().map(ToString::to_string).collect(),
     );
     let updated = doc.to_string();
     let parsed = Config::parse(&updated, path)
@@ -694,4 +702,57 @@ pub(super) async fn start(
         Err(e) => tracing::warn!(error = %e, "cannot read the federation status"),
     }
     Ok(Some(federation))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_sets_stewards_and_bootstrap_and_keeps_everything_else() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.toml");
+        let steward = NodeKeypair::from_seed([9; 32]).public();
+        let peer: Multiaddr = "/ip4/192.0.2.1/tcp/7070".parse().expect("a multiaddr");
+
+        // No [federation] section yet: one is added.
+        std::fs::write(&path, "# mine\n[http]\nlisten = \"127.0.0.1:9000\"\n").expect("write");
+        let text =
+            with_federation(&path, &[steward], std::slice::from_ref(&peer)).expect("updated");
+        let config = Config::parse(&text, &path).expect("parses");
+        assert!(text.starts_with("# mine\n"), "{text}");
+        assert_eq!(config.http.listen.port(), 9000);
+        assert_eq!(config.federation.stewards, [steward]);
+        assert_eq!(config.federation.bootstrap, [peer]);
+
+        // An existing section keeps its other keys; stewards and bootstrap are replaced.
+        std::fs::write(
+            &path,
+            "[federation]\nlisten = [\"/ip4/127.0.0.1/tcp/1\"]\n# who\nstewards = []\n\
+             sync_interval_secs = 2\n",
+        )
+        .expect("write");
+        let text = with_federation(&path, &[steward], &[]).expect("updated");
+        let config = Config::parse(&text, &path).expect("parses");
+        assert!(text.contains("# who\nstewards = ["), "{text}");
+        assert_eq!(
+            config.federation.listen[0].to_string(),
+            "/ip4/127.0.0.1/tcp/1"
+        );
+        assert_eq!(config.federation.sync_interval_secs, 2);
+        assert_eq!(config.federation.stewards, [steward]);
+
+        // A missing file becomes one with just the section; a broken one is refused.
+        std::fs::remove_file(&path).expect("remove");
+        let text = with_federation(&path, &[steward], &[]).expect("from nothing");
+        assert_eq!(
+            Config::parse(&text, &path)
+                .expect("parses")
+                .federation
+                .stewards,
+            [steward]
+        );
+        std::fs::write(&path, "[federation]\nlisten = 5\n").expect("write");
+        assert!(with_federation(&path, &[steward], &[]).is_err());
+    }
 }

@@ -2,11 +2,15 @@
 //! head (the highest sequence held), and the stewards' membership records.
 //!
 //! *Invariant:* for every origin, the node holds every record of that origin's feed up to
-//! its head that the origin has not compacted away, and nothing above the head. Gossip may
-//! only add the record right after the head; sync adds records in order from a peer that
-//! holds them, so a gap in what sync returns is a gap in the origin's own feed.
+//! its head that has not been superseded, and nothing above the head. Gossip may only add
+//! the record right after the head; sync adds records in order from a peer that holds them,
+//! so a gap in what sync returns is a record superseded (and compacted away) there.
+//!
+//! Compaction: a record with a key (a bulletin's id) supersedes the origin's earlier record
+//! with the same key, which is deleted when the newer one is stored. The feed thus holds
+//! one record per key, and a node catching up never fetches versions nobody needs.
 
-use techhire_protocol::{PublicKey, RecordKind, SignedRecord, PUBLIC_KEY_BYTES};
+use techhire_protocol::{Bulletin, PublicKey, RecordKind, SignedRecord, PUBLIC_KEY_BYTES};
 
 use crate::store::{Store, StoreError, Table, WriteTx};
 
@@ -92,7 +96,27 @@ pub fn offer(
     }
     tx.blob_put(Table::Feed, &feed_name(origin, seq), &record.encode());
     tx.index_put(Table::FeedHead, origin.as_bytes(), seq);
+    if let Some(key) = record_key(record) {
+        if let Some(older) = tx.lookup(Table::FeedKey, &key)? {
+            tx.blob_delete(Table::Feed, &feed_name(origin, older));
+        }
+        tx.index_put(Table::FeedKey, &key, seq);
+    }
     Ok(Offered::Stored)
+}
+
+/// `origin | kind | key` of a record that later records with the same key supersede; `None`
+/// for records that nothing supersedes.
+fn record_key(record: &SignedRecord) -> Option<Vec<u8>> {
+    let key: u64 = match record.kind() {
+        RecordKind::BULLETIN => Bulletin::decode(record.payload()).ok()?.id,
+        _ => return None,
+    };
+    let mut name = Vec::with_capacity(PUBLIC_KEY_BYTES + 10);
+    name.extend_from_slice(record.signer().as_bytes());
+    name.extend_from_slice(&record.kind().0.to_be_bytes());
+    name.extend_from_slice(&key.to_be_bytes());
+    Some(name)
 }
 
 /// The next sequence of this node's own feed.
@@ -100,13 +124,15 @@ pub fn next_seq(tx: &WriteTx<'_>, own: &PublicKey) -> Result<u64, StoreError> {
     Ok(head_in(tx, own)? + 1)
 }
 
-/// `steward | seq | kind`: a steward's certificates and revocations are a set, not a feed
-/// (each is injected at a different node), so they are kept and exchanged whole.
+/// `steward | kind | SHA-256 of the record`: a steward's certificates and revocations are a
+/// set, not a feed (each is injected at a different node, and two issued in the same
+/// millisecond share a sequence), so they are kept by content and exchanged whole.
 fn membership_name(record: &SignedRecord) -> Vec<u8> {
-    let mut name = Vec::with_capacity(PUBLIC_KEY_BYTES + 10);
+    use sha2::{Digest, Sha256};
+    let mut name = Vec::with_capacity(PUBLIC_KEY_BYTES + 2 + 32);
     name.extend_from_slice(record.signer().as_bytes());
-    name.extend_from_slice(&record.seq().to_be_bytes());
     name.extend_from_slice(&record.kind().0.to_be_bytes());
+    name.extend_from_slice(&Sha256::digest(record.encode()));
     name
 }
 

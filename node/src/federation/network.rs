@@ -210,9 +210,9 @@ impl Federation {
         });
         let mut swarm = build_swarm(&shared.keypair, &config)?;
         for addr in &config.listen {
-            swarm
-                .listen_on(addr.clone())
-                .map_err(|e| FederationError::Network(format!("listening on {addr}: {e}")))?;
+            swarm.listen_on(addr.clone()).map_err(|e| {
+                FederationError::Network(format!("listening on {addr}: {}", chain(&e)))
+            })?;
         }
         let (tx, rx) = mpsc::channel(1024);
         for addr in &config.bootstrap {
@@ -368,6 +368,24 @@ impl Federation {
     pub fn records(&self, origin: &PublicKey, after: u64) -> Result<Vec<SignedRecord>, StoreError> {
         feed::fetch(&self.shared.store, origin, after, usize::MAX)
     }
+}
+
+/// An error with its causes: libp2p's transport errors keep the useful part ("address in
+/// use") in their sources.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !more.is_empty() && !text.contains(&more) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -790,19 +808,54 @@ impl Node {
     }
 }
 
+/// Verifies records on every core: strict ed25519 verification cannot be batched safely
+/// (docs/protocol.md, "Batch verification"), so sync spreads the work instead.
+pub fn verify_parallel(
+    records: &[SignedRecord],
+) -> Vec<Result<(), techhire_protocol::VerifyError>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || records.len() < 64 {
+        return verify_batch(records);
+    }
+    let chunk = records.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = records
+            .chunks(chunk)
+            .map(|part| (part.len(), scope.spawn(move || verify_batch(part))))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|(len, h)| {
+                h.join().unwrap_or_else(|_| {
+                    // A panic in verification is a bug; fail closed for that part.
+                    (0..len)
+                        .map(|_| Err(techhire_protocol::VerifyError::InvalidSignature))
+                        .collect()
+                })
+            })
+            .collect()
+    })
+}
+
 fn count(shared: &Shared, rejection: Rejection) {
     if let Some(i) = Rejection::ALL.iter().position(|r| *r == rejection) {
         shared.rejected[i].fetch_add(1, Ordering::Relaxed);
     }
 }
 
-/// Size, decoding-independent checks of a decoded record: kind, time, payload.
+/// Rules 5 and 6 of docs/protocol.md §10 (time, payload); rule 3 (kind) is [`check_kind`].
 fn check_envelope(record: &SignedRecord, now: u64) -> Result<(), Rejection> {
-    if !rules::known_kind(record.kind()) {
-        return Err(Rejection::UnknownKind);
-    }
+    check_kind(record)?;
     rules::check_time(record, now)?;
     rules::check_payload(record)
+}
+
+fn check_kind(record: &SignedRecord) -> Result<(), Rejection> {
+    if rules::known_kind(record.kind()) {
+        Ok(())
+    } else {
+        Err(Rejection::UnknownKind)
+    }
 }
 
 /// Checks the origin of a feed record (not a membership record) is a member at the
@@ -861,6 +914,10 @@ async fn ingest_gossip(
         Ok(r) => r,
         Err(_) => return reject(Rejection::Undecodable).await,
     };
+    // The rules in the order of docs/protocol.md §10: the cheap ones before the signature.
+    if let Err(r) = check_kind(&record) {
+        return reject(r).await;
+    }
     if record.verify().is_err() {
         return reject(Rejection::BadSignature).await;
     }
@@ -926,7 +983,18 @@ async fn ingest_batch(
     after: u64,
     records: Vec<SignedRecord>,
 ) -> Option<u64> {
-    let verdicts = verify_batch(&records);
+    let (records, verdicts) = match tokio::task::spawn_blocking(move || {
+        let verdicts = verify_parallel(&records);
+        (records, verdicts)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::error!(error = %e, "verification task failed");
+            return None;
+        }
+    };
     let now = now_ms();
     let mut good = Vec::with_capacity(records.len());
     let mut previous = after;

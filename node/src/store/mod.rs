@@ -85,13 +85,16 @@ pub enum Table {
     Feed = 40,
     /// `FeedHead | origin key` → the highest sequence held of that origin's feed.
     FeedHead = 41,
-    /// Stewards' certificates and revocations: `Membership | steward key | seq | kind` → an
-    /// encoded signed record.
+    /// Stewards' certificates and revocations: `Membership | steward key | kind | SHA-256 of
+    /// the record` → an encoded signed record.
     Membership = 42,
+    /// `FeedKey | origin | kind | record key` → the sequence of the latest record with that
+    /// key, so that the one it supersedes can be compacted away.
+    FeedKey = 43,
 }
 
 impl Table {
-    const ALL: [Table; 25] = [
+    const ALL: [Table; 26] = [
         Table::Meta,
         Table::Counter,
         Table::Refs,
@@ -117,6 +120,7 @@ impl Table {
         Table::Feed,
         Table::FeedHead,
         Table::Membership,
+        Table::FeedKey,
     ];
 
     /// What a record of this table is called, for messages.
@@ -144,7 +148,8 @@ impl Table {
             | Table::AccountByName
             | Table::TokenByHash
             | Table::ShownByOpening
-            | Table::FeedHead => "index entry",
+            | Table::FeedHead
+            | Table::FeedKey => "index entry",
             Table::Feed => "federation record",
             Table::Membership => "membership record",
         }
