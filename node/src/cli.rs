@@ -14,6 +14,7 @@ use crate::skills::Taxonomy;
 use crate::store::Table;
 use crate::{node_dir, seed, server};
 
+mod demo;
 mod federation;
 pub use federation::FederationCommand;
 
@@ -74,6 +75,22 @@ pub enum Command {
     Federation {
         #[command(subcommand)]
         command: FederationCommand,
+    },
+    /// A steward and three seeded member communities on loopback, joined into one
+    /// federation; prints each node's URL and an operator token. Ctrl-C stops them all.
+    Demo {
+        /// Where the demo's nodes keep their data (reused by the next run).
+        #[arg(long, default_value = "techhire-demo")]
+        dir: PathBuf,
+        /// The first node's HTTP port; the others use the next ones.
+        #[arg(long, default_value_t = 8081)]
+        http_port: u16,
+        /// The first node's libp2p port; the others use the next ones.
+        #[arg(long, default_value_t = 7071)]
+        p2p_port: u16,
+        /// Synthetic candidates per community.
+        #[arg(long, default_value_t = 2000)]
+        candidates: u64,
     },
 }
 
@@ -252,6 +269,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Federation { command } => {
             init_logging("warn", LogFormat::Text);
             federation::run(command).await
+        }
+        Command::Demo {
+            dir,
+            http_port,
+            p2p_port,
+            candidates,
+        } => {
+            init_logging("warn", LogFormat::Text);
+            demo::run(&dir, http_port, p2p_port, candidates).await
         }
     }
 }

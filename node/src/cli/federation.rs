@@ -396,7 +396,7 @@ fn describe(record: &SignedRecord) -> String {
 }
 
 /// Stores a verified membership record; `false` if the node held it already.
-async fn keep(store: &Store, record: &SignedRecord) -> anyhow::Result<bool> {
+pub(super) async fn keep(store: &Store, record: &SignedRecord) -> anyhow::Result<bool> {
     let record = record.clone();
     store
         .commit(move |tx| federation::keep_membership(tx, &record))
@@ -558,7 +558,7 @@ async fn join(
 
 /// The config file's text with `federation.stewards` and `federation.bootstrap` set and
 /// everything else (other settings, comments) as it was. Checked by parsing it.
-fn with_federation(
+pub(super) fn with_federation(
     path: &Path,
     stewards: &[PublicKey],
     bootstrap: &[Multiaddr],
@@ -604,7 +604,7 @@ fn with_federation(
 }
 
 /// Replaces `path` with `contents` atomically (a new file renamed over it), keeping its mode.
-fn replace_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+pub(super) fn replace_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     let mode = fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o777);
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".new");

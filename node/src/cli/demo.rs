@@ -1,0 +1,209 @@
+//! `techhire demo`: a steward and three member communities on loopback, each seeded with
+//! synthetic data and joined into one federation, run as three `techhire run` processes.
+//! The quickest way to see the federation; Ctrl-C stops them all.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use libp2p::Multiaddr;
+use techhire_protocol::{Bulletin, MembershipCert, NodeKeypair};
+
+use super::federation::{keep, replace_file, with_federation};
+use crate::auth::{self, Role, Token};
+use crate::config::Config;
+use crate::federation::peer_id_of;
+use crate::{node_dir, seed};
+
+/// The demo's communities: name, region and a seed for their synthetic data.
+const COMMUNITIES: [(&str, &str, u64); 3] = [
+    ("Birmingham, AL", "AL", 11),
+    ("El Paso, TX", "TX", 12),
+    ("Akron, OH", "OH", 13),
+];
+
+struct DemoNode {
+    name: &'static str,
+    dir: PathBuf,
+    http: u16,
+    p2p: u16,
+    token: String,
+}
+
+fn slug(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
+        .collect::<String>()
+        .to_lowercase()
+        .replace(' ', "-")
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Sets up (or reuses) the demo folder under `root`, starts the three nodes with HTTP on
+/// `http_port`.. and libp2p on `p2p_port`.., and waits for Ctrl-C.
+pub(super) async fn run(
+    root: &Path,
+    http_port: u16,
+    p2p_port: u16,
+    candidates: u64,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+    let steward = NodeKeypair::generate();
+    let mut nodes = Vec::new();
+    let mut first: Option<Multiaddr> = None;
+    for (i, (name, region, data_seed)) in COMMUNITIES.into_iter().enumerate() {
+        let offset = u16::try_from(i).unwrap_or(0);
+        let (http, p2p) = (http_port + offset, p2p_port + offset);
+        let dir = root.join(slug(name));
+        let store = if node_dir::exists(&dir) {
+            node_dir::open_store_for_command(&dir)?
+        } else {
+            let created = node_dir::init(
+                &dir,
+                name,
+                Some(region),
+                &Config::default().storage.store_options(),
+            )
+            .await?;
+            let taxonomy = crate::skills::Taxonomy::builtin();
+            let opts = seed::SeedOptions {
+                candidates,
+                employers: (candidates / 50).max(5),
+                openings: (candidates / 20).max(10),
+                seed: data_seed,
+            };
+            seed::seed(&created.store, taxonomy, &opts, |_| {})?;
+            created.store
+        };
+        let key = node_dir::read_key(&dir)?.public();
+        // A fresh steward each run: each node gets a new certificate from it.
+        let cert = MembershipCert {
+            member: key,
+            community: name.into(),
+            region: region.into(),
+            not_before_ms: now_ms() - 60_000,
+            not_after_ms: now_ms() + 30 * 24 * 3600 * 1000,
+        }
+        .try_sign(&steward, now_ms() + i as u64)
+        .map_err(|e| anyhow!("signing the demo certificate: {e}"))?;
+        keep(&store, &cert).await?;
+        let (_, token) = auth::create_token(
+            &store,
+            Token {
+                role: Role::Operator,
+                employer_id: None,
+                label: "techhire demo".into(),
+                account_id: None,
+                expires_at: None,
+                revoked_at: None,
+            },
+        )
+        .await?;
+        drop(store);
+        let bootstrap: Vec<Multiaddr> = first.iter().cloned().collect();
+        let config_path = dir.join(node_dir::CONFIG_FILE);
+        let updated = with_federation(&config_path, &[steward.public()], &bootstrap)?;
+        replace_file(&config_path, &updated)?;
+        if first.is_none() {
+            let peer = peer_id_of(&key).ok_or_else(|| anyhow!("node key is not ed25519"))?;
+            first = Some(
+                format!("/ip4/127.0.0.1/tcp/{p2p}/p2p/{peer}")
+                    .parse()
+                    .map_err(|e| anyhow!("demo bootstrap address: {e}"))?,
+            );
+        }
+        nodes.push(DemoNode {
+            name,
+            dir,
+            http,
+            p2p,
+            token,
+        });
+    }
+    // The store must be closed by now; sled's threads let go of its lock shortly after.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let exe = std::env::current_exe().context("finding the techhire binary")?;
+    let mut children = Vec::new();
+    for n in &nodes {
+        let log = std::fs::File::create(root.join(format!("{}.log", slug(n.name))))?;
+        let child = tokio::process::Command::new(&exe)
+            .arg("run")
+            .arg("--data-dir")
+            .arg(&n.dir)
+            .arg("--http-listen")
+            .arg(format!("127.0.0.1:{}", n.http))
+            .arg("--p2p-listen")
+            .arg(format!("/ip4/127.0.0.1/tcp/{}", n.p2p))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting a demo node")?;
+        children.push(child);
+    }
+    println!(
+        "TechHire federation demo: three communities on loopback (logs in {})",
+        root.display()
+    );
+    for n in &nodes {
+        println!(
+            "  {:<16} http://127.0.0.1:{}  operator token: {}",
+            n.name, n.http, n.token
+        );
+    }
+    println!(
+        "Try: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:{}/api/v1/federation/status",
+        http_port
+    );
+    announce(&nodes).await;
+    println!("Ctrl-C stops them all.");
+    let shutdown = crate::server::shutdown_signal()?;
+    shutdown.await;
+    for child in &mut children {
+        if let Some(pid) = child.id() {
+            // A clean stop (SIGTERM), as for `techhire run` under systemd.
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+    for mut child in children {
+        let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+    }
+    println!("Demo stopped; its data stays in {}.", root.display());
+    Ok(())
+}
+
+/// Each community posts a bulletin once its node answers, so that the federation has
+/// records to show from the first minute.
+async fn announce(nodes: &[DemoNode]) {
+    let client = reqwest::Client::new();
+    for n in nodes {
+        let url = format!("http://127.0.0.1:{}/api/v1/federation/bulletins", n.http);
+        let body = Bulletin {
+            id: 0,
+            title: format!("{} joins the TechHire federation", n.name),
+            body: "Employers here hire on skills. Ask us about our training partners.".into(),
+        };
+        for _ in 0..100 {
+            let sent = client
+                .post(&url)
+                .bearer_auth(&n.token)
+                .json(&serde_json::json!({"title": body.title, "body": body.body}))
+                .send()
+                .await;
+            if sent.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
