@@ -136,3 +136,72 @@ async fn a_node_without_a_certificate_is_disconnected() {
     // It learned nothing of the member's feed.
     assert_eq!(outsider.head_of(&member.key.public()), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gossip_flood_does_not_stop_the_node_serving_http() {
+    let steward = Steward::new();
+    let honest = Member::start(&steward, "Birmingham, AL", vec![]).await;
+    let rogue = Member::start(&steward, "El Paso, TX", vec![honest.addr()]).await;
+    rogue.publish(1).await;
+    let rogue_key = NodeKeypair::from_seed(rogue.key.seed());
+    wait_for(Duration::from_secs(20), || {
+        honest.head_of(&rogue_key.public()) == 1
+    })
+    .await;
+
+    // The honest node serves its API over real HTTP, with its federation in the state.
+    let state = techhire_node::server::state(
+        honest.store.clone(),
+        honest.key.public().to_string(),
+        std::sync::Arc::new(techhire_node::skills::Taxonomy::builtin().clone()),
+        Some(honest.federation.clone()),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/healthz", listener.local_addr().unwrap());
+    tokio::spawn(techhire_node::server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+
+    // Replays: signed by a member, so they are verified before being refused, and not
+    // penalised (an honest peer can relay a duplicate), so the flood is not cut off.
+    let flood = tokio::spawn({
+        let rogue = rogue.federation.clone();
+        let key = NodeKeypair::from_seed(rogue_key.seed());
+        async move {
+            let start = now_ms();
+            for i in 0..5_000u64 {
+                rogue
+                    .gossip_unchecked(bulletin(&key, 1, start - i).encode())
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    // Health checks all the while the node works through the flood.
+    let client = reqwest::Client::new();
+    let mut slowest = Duration::ZERO;
+    let mut checks = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while honest.rejected("replay") < 4_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the flood never arrived"
+        );
+        let t = std::time::Instant::now();
+        let response = client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        slowest = slowest.max(t.elapsed());
+        checks += 1;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    flood.await.unwrap();
+    assert!(checks > 0);
+    assert!(
+        slowest < Duration::from_secs(1),
+        "health checks waited {slowest:?} during the flood"
+    );
+    assert_eq!(honest.head_of(&rogue_key.public()), 1);
+}
