@@ -2,6 +2,9 @@
 //! does), and a fresh member catching up a large feed from one peer over loopback, every
 //! record verified and stored.
 //!
+//! Last, `BENCH_NODES` (default 50) members on loopback: how long a record published at one
+//! takes to reach all of them once the gossip mesh is warm.
+//!
 //! `cargo bench -p techhire-node --bench federation`; `BENCH_RECORDS` (default 100,000) sets
 //! the size of the feed to catch up.
 
@@ -68,6 +71,130 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(catch_up(origin, records));
+    let nodes: usize = std::env::var("BENCH_NODES")
+        .ok()
+        .map(|v| v.parse().expect("BENCH_NODES is a number"))
+        .unwrap_or(50);
+    rt.block_on(propagation(nodes));
+}
+
+/// `nodes` members on loopback, each dialling the first and the one before it; once the
+/// mesh is warm, records published one at a time at random nodes, each timed until every
+/// node holds it.
+async fn propagation(nodes: usize) {
+    let steward = NodeKeypair::generate();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let opts = StoreOptions {
+        cache_capacity: 8 * 1024 * 1024,
+        verify_on_open: false,
+    };
+    let keys: Vec<NodeKeypair> = (0..nodes).map(|_| NodeKeypair::generate()).collect();
+    let certs: Vec<SignedRecord> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            MembershipCert {
+                member: k.public(),
+                community: format!("Community {i}"),
+                region: "AL".into(),
+                not_before_ms: now_ms() - 60_000,
+                not_after_ms: now_ms() + 86_400_000,
+            }
+            .sign(&steward, now_ms() + i as u64)
+        })
+        .collect();
+    let mut members: Vec<(Federation, Store, techhire_protocol::PublicKey)> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let store = Store::open(&tmp.path().join(format!("n{i}")), &opts).expect("store");
+        store
+            .commit(|tx| {
+                for c in &certs {
+                    feed::keep_membership(tx, c)?;
+                }
+                Ok::<_, techhire_node::store::StoreError>(())
+            })
+            .await
+            .expect("certificates");
+        let mut bootstrap = Vec::new();
+        if i > 0 {
+            bootstrap.push(members[0].0.listen_addrs()[0].clone());
+        }
+        if i > 1 {
+            bootstrap.push(members[i - 1].0.listen_addrs()[0].clone());
+        }
+        let mut config = FederationConfig::new(
+            vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
+            vec![steward.public()],
+        );
+        config.bootstrap = bootstrap;
+        let f = Federation::start(store.clone(), NodeKeypair::from_seed(key.seed()), config)
+            .await
+            .expect("member");
+        while f.listen_addrs().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        members.push((f, store, key.public()));
+    }
+    // Warm-up: every node publishes once and all of it spreads.
+    for (f, _, _) in &members {
+        f.publish(techhire_protocol::RecordKind::BULLETIN, bulletin_payload(0))
+            .await
+            .expect("publish");
+    }
+    let everywhere = |origin: &techhire_protocol::PublicKey, seq: u64| {
+        members
+            .iter()
+            .all(|(_, store, _)| feed::head(store, origin).unwrap_or(0) >= seq)
+    };
+    let warm = Instant::now();
+    while !members.iter().all(|(_, _, k)| everywhere(k, 1)) {
+        assert!(
+            warm.elapsed() < Duration::from_secs(120),
+            "mesh never warmed up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut latencies = Vec::new();
+    for round in 0..100u64 {
+        let (f, _, key) = &members[(round as usize * 7) % members.len()];
+        let started = Instant::now();
+        let record = f
+            .publish(
+                techhire_protocol::RecordKind::BULLETIN,
+                bulletin_payload(round + 1),
+            )
+            .await
+            .expect("publish");
+        while !everywhere(key, record.seq()) {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "a record did not spread"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let pct =
+        |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0;
+    println!(
+        "a record reaching all {nodes} nodes (warm mesh, 100 records): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    for (f, _, _) in &members {
+        f.shutdown().await;
+    }
+}
+
+fn bulletin_payload(id: u64) -> Vec<u8> {
+    Bulletin {
+        id,
+        title: format!("Bulletin {id}"),
+        body: String::new(),
+    }
+    .encode()
 }
 
 async fn catch_up(origin: NodeKeypair, records: Vec<SignedRecord>) {
