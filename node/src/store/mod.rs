@@ -491,8 +491,24 @@ impl Store {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Blob>, StoreError> {
+        self.named_range(table, prefix, after, limit, |k, v| {
+            Ok((k[1..].to_vec(), unseal(k, v)?.to_vec()))
+        })
+    }
+
+    /// Up to `limit` entries of `table` whose names start with `prefix`, in name order,
+    /// after the name `after` (exclusive), each read by `read(key, value)`.
+    fn named_range<T>(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+        read: impl Fn(&[u8], &[u8]) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let full = named_key(table, prefix);
         let start = match after {
+            // The smallest key greater than `after`.
             Some(a) => {
                 let mut k = named_key(table, a);
                 k.push(0);
@@ -506,7 +522,7 @@ impl Store {
             if !k.starts_with(&full) || out.len() == limit {
                 break;
             }
-            out.push((k[1..].to_vec(), unseal(&k, &v)?.to_vec()));
+            out.push(read(&k, &v)?);
         }
         Ok(out)
     }
@@ -649,25 +665,9 @@ impl Store {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, u64)>, StoreError> {
-        let full = named_key(index, prefix);
-        let start = match after {
-            // The smallest key greater than `after`.
-            Some(a) => {
-                let mut k = named_key(index, a);
-                k.push(0);
-                k
-            }
-            None => full.clone(),
-        };
-        let mut out = Vec::new();
-        for item in self.inner.db.range(start..) {
-            let (k, v) = item?;
-            if !k.starts_with(&full) || out.len() == limit {
-                break;
-            }
-            out.push((k[1..].to_vec(), decode_id(&k, unseal(&k, &v)?)?));
-        }
-        Ok(out)
+        self.named_range(index, prefix, after, limit, |k, v| {
+            Ok((k[1..].to_vec(), decode_id(k, unseal(k, v)?)?))
+        })
     }
 
     /// SHA-256 over every key and value in key order (each length-prefixed, so boundaries
