@@ -19,7 +19,7 @@ async fn five_nodes_converge_on_every_record() {
         published.push((m.key.public(), m.publish(20).await));
     }
     let all: Vec<&Member> = members.iter().collect();
-    wait_for(Duration::from_secs(30), || converged(&all, &published)).await;
+    wait_for(Duration::from_secs(60), || converged(&all, &published)).await;
     for m in &members {
         let status = m.status();
         assert_eq!(status.members.len(), 5, "{} knows every member", m.name);
@@ -42,7 +42,7 @@ async fn a_stopped_node_catches_up_after_restart() {
     let b = Member::start(&steward, "El Paso, TX", vec![a.addr()]).await;
     let c = Member::start(&steward, "Akron, OH", vec![a.addr()]).await;
     let first = a.publish(5).await;
-    wait_for(Duration::from_secs(20), || {
+    wait_for(Duration::from_secs(60), || {
         converged(&[&a, &b, &c], &[(a.key.public(), first)])
     })
     .await;
@@ -64,7 +64,7 @@ async fn a_stopped_node_catches_up_after_restart() {
         (b.key.public(), b_last),
         (c_key, c_seq),
     ];
-    wait_for(Duration::from_secs(30), || {
+    wait_for(Duration::from_secs(60), || {
         converged(&[&a, &b, &c], &published)
     })
     .await;
@@ -82,7 +82,7 @@ async fn a_partition_heals_with_nothing_lost_or_doubled() {
     for m in [&a, &b, &c, &d] {
         published.push((m.key.public(), m.publish(15).await));
     }
-    wait_for(Duration::from_secs(20), || {
+    wait_for(Duration::from_secs(60), || {
         converged(&[&a, &b], &published[..2]) && converged(&[&c, &d], &published[2..])
     })
     .await;
@@ -99,7 +99,7 @@ async fn a_partition_heals_with_nothing_lost_or_doubled() {
         .iter()
         .map(|m| (m.key.public(), m.head_of(&m.key.public())))
         .collect();
-    wait_for(Duration::from_secs(30), || {
+    wait_for(Duration::from_secs(60), || {
         converged(&[&a, &b, &c, &d], &published)
     })
     .await;
@@ -127,13 +127,13 @@ async fn superseded_records_are_compacted_everywhere() {
         let records = m.federation.records(&origin, 0).unwrap();
         records.len() == 1 && records[0].seq() == 3 && m.head_of(&origin) == 3
     };
-    wait_for(Duration::from_secs(20), || {
+    wait_for(Duration::from_secs(60), || {
         latest_only(&a) && latest_only(&b)
     })
     .await;
     // A member joining later fetches only the latest version, and still reaches the head.
     let c = Member::start(&steward, "Akron, OH", vec![b.addr()]).await;
-    wait_for(Duration::from_secs(20), || latest_only(&c)).await;
+    wait_for(Duration::from_secs(60), || latest_only(&c)).await;
     let kept = Bulletin::decode(c.federation.records(&origin, 0).unwrap()[0].payload()).unwrap();
     assert_eq!(kept.title, "Job fair, version 3");
 }

@@ -117,7 +117,7 @@ impl Member {
         )
         .await
         .unwrap();
-        wait_for(Duration::from_secs(10), || {
+        wait_for(Duration::from_secs(30), || {
             !federation.listen_addrs().is_empty()
         })
         .await;
