@@ -14,12 +14,7 @@ use techhire_node::federation::{feed, verify_parallel, Federation, FederationCon
 use techhire_node::store::{Store, StoreOptions};
 use techhire_protocol::{verify_batch, Bulletin, MembershipCert, NodeKeypair, SignedRecord};
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_millis() as u64
-}
+use techhire_node::federation::now_ms;
 
 fn main() {
     let n: u64 = std::env::var("BENCH_RECORDS")

@@ -11,12 +11,7 @@ use techhire_protocol::{Bulletin, MembershipCert, NodeKeypair, PublicKey, Record
 
 pub(crate) const DAY_MS: u64 = 24 * 3600 * 1000;
 
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
+pub(crate) use techhire_node::federation::now_ms;
 
 /// A running member node.
 pub(crate) struct Member {

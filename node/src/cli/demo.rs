@@ -13,7 +13,7 @@ use techhire_protocol::{Bulletin, MembershipCert, NodeKeypair};
 use super::federation::{keep, replace_file, with_federation};
 use crate::auth::{self, Role, Token};
 use crate::config::Config;
-use crate::federation::peer_id_of;
+use crate::federation::{now_ms, peer_id_of};
 use crate::{node_dir, seed};
 
 /// The demo's communities: name, region and a seed for their synthetic data.
@@ -37,12 +37,6 @@ fn slug(name: &str) -> String {
         .collect::<String>()
         .to_lowercase()
         .replace(' ', "-")
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Sets up (or reuses) the demo folder under `root`, starts the three nodes with HTTP on

@@ -11,6 +11,6 @@ pub use feed::{heads, membership_records};
 // For the operator side (`techhire federation admit|join`, the bulletins routes).
 pub use feed::{fetch, keep_membership};
 pub use network::{
-    peer_id_of, verify_parallel, Federation, FederationConfig, FederationError, FeedView,
+    now_ms, peer_id_of, verify_parallel, Federation, FederationConfig, FederationError, FeedView,
     MemberView, Status, BAN, MAX_INVALID,
 };

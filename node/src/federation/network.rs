@@ -164,7 +164,8 @@ pub struct FeedView {
     pub lag: u64,
 }
 
-fn now_ms() -> u64 {
+/// Milliseconds since 1970 by this machine's clock (0 if the clock is before 1970).
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
