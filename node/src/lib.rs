@@ -12,6 +12,7 @@ pub mod federation;
 pub mod http;
 pub mod index;
 pub mod matching;
+pub mod metrics;
 pub mod model;
 pub mod node_dir;
 pub mod pseudonym;

@@ -20,7 +20,7 @@
 
 //!
 //! The federation layer on top of the envelope: [`Membership`] (steward
-//! certificates and revocations), [`Bulletin`]s, the acceptance [`rules`]
+//! certificates and revocations), [`Bulletin`]s, [`MetricReport`]s, the acceptance [`rules`]
 //! every record goes through, and the [`sync`] messages and gossip topic
 //! that move records between nodes. Their items are re-exported here; the
 //! modules carry the overview.
@@ -31,7 +31,9 @@ mod envelope;
 mod error;
 mod identity;
 pub mod membership;
+pub mod metrics;
 pub mod rules;
+pub mod suppression;
 pub mod sync;
 
 pub use bulletin::{
@@ -47,6 +49,10 @@ pub use identity::{NodeKeypair, PublicKey, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATU
 pub use membership::{
     MemberStatus, Membership, MembershipCert, MembershipError, Revocation, MAX_COMMUNITY_BYTES,
     MAX_REASON_BYTES, MAX_REGION_BYTES, MEMBERSHIP_PAYLOAD_VERSION,
+};
+pub use metrics::{
+    Cell, MetricReport, Period, PeriodError, Value, MAX_CELLS, METRIC_PAYLOAD_VERSION,
+    MIN_THRESHOLD,
 };
 pub use rules::{
     check_kind, check_member, check_origin, check_payload, check_replay, check_signature,

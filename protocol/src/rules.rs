@@ -24,6 +24,7 @@ use std::fmt;
 use crate::bulletin::Bulletin;
 use crate::envelope::{RecordKind, SignedRecord, MAX_RECORD_BYTES};
 use crate::membership::{MemberStatus, Membership, MembershipCert, Revocation};
+use crate::metrics::MetricReport;
 
 /// How far in the future a record's timestamp may be, in ms (clock skew
 /// between nodes).
@@ -132,7 +133,7 @@ pub fn check_signature(record: &SignedRecord) -> Result<(), Rejection> {
 }
 
 /// Checks a record's payload decodes for its kind (certs, revocations,
-/// bulletins; other known kinds: accepted as opaque for now). Unknown kinds
+/// bulletins, metric reports; other known kinds: accepted as opaque for now). Unknown kinds
 /// are `Err(UnknownKind)`.
 pub fn check_payload(record: &SignedRecord) -> Result<(), Rejection> {
     let payload = record.payload();
@@ -140,6 +141,7 @@ pub fn check_payload(record: &SignedRecord) -> Result<(), Rejection> {
         RecordKind::MEMBERSHIP_CERT => MembershipCert::decode(payload).map(|_| ()),
         RecordKind::REVOCATION => Revocation::decode(payload).map(|_| ()),
         RecordKind::BULLETIN => Bulletin::decode(payload).map(|_| ()),
+        RecordKind::METRIC_REPORT => MetricReport::decode(payload).map(|_| ()),
         kind if known_kind(kind) => Ok(()),
         _ => return Err(Rejection::UnknownKind),
     };
@@ -273,6 +275,7 @@ mod tests {
             RecordKind::MEMBERSHIP_CERT,
             RecordKind::REVOCATION,
             RecordKind::BULLETIN,
+            RecordKind::METRIC_REPORT,
         ] {
             assert_eq!(
                 check_payload(&record(kind, vec![1, 2])),
@@ -280,7 +283,6 @@ mod tests {
             );
         }
         for kind in [
-            RecordKind::METRIC_REPORT,
             RecordKind::PROFILE,
             RecordKind::TOMBSTONE,
             RecordKind::INTRODUCTION,

@@ -1,0 +1,1 @@
+//! One calendar year of a community's figures, from the store.
