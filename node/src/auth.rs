@@ -25,10 +25,12 @@ pub enum Role {
     Reviewer,
     /// One employer: its own openings.
     Employer,
+    /// National staff: the federation's national view and status, read-only.
+    National,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Operator, Role::Reviewer, Role::Employer];
+    pub const ALL: [Role; 4] = [Role::Operator, Role::Reviewer, Role::Employer, Role::National];
 }
 
 /// An authenticated caller, put in the request by the role check.
@@ -107,7 +109,7 @@ pub fn check_role_binding(
         (Role::Employer, Some(id)) if !tx.exists(Table::Employer, id)? => {
             Err(FieldError::new("employer_id", format!("no employer with id {id}")).into())
         }
-        (Role::Operator | Role::Reviewer, Some(_)) => {
+        (Role::Operator | Role::Reviewer | Role::National, Some(_)) => {
             Err(FieldError::new("employer_id", "is only allowed for the employer role").into())
         }
         _ => Ok(()),

@@ -3,12 +3,14 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{self, Role, Token};
 use crate::config::{Config, LogFormat};
+use crate::metrics::publish::{self, Publisher};
 use crate::model::Record;
 use crate::skills::Taxonomy;
 use crate::store::Table;
@@ -16,7 +18,9 @@ use crate::{node_dir, seed, server};
 
 mod demo;
 mod federation;
+mod metrics;
 pub use federation::FederationCommand;
+pub use metrics::MetricsCommand;
 
 #[derive(Debug, Parser)]
 #[command(name = "techhire", version, about = "A TechHire community node")]
@@ -75,6 +79,11 @@ pub enum Command {
     Federation {
         #[command(subcommand)]
         command: FederationCommand,
+    },
+    /// The community's signed, anonymised metric reports and the national view.
+    Metrics {
+        #[command(subcommand)]
+        command: MetricsCommand,
     },
     /// A steward and three seeded member communities on loopback, joined into one
     /// federation; prints each node's URL and an operator token. Ctrl-C stops them all.
@@ -270,6 +279,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("warn", LogFormat::Text);
             federation::run(command).await
         }
+        Command::Metrics { command } => {
+            init_logging("warn", LogFormat::Text);
+            metrics::run(command).await
+        }
         Command::Demo {
             dir,
             http_port,
@@ -364,12 +377,23 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     println!("Listening on http://{addr}");
     tracing::info!(%addr, node_key = %keypair.public(), "serving");
 
-    let state = server::state(
+    let mut state = server::state(
         store.clone(),
         keypair.public().to_string(),
         std::sync::Arc::new(taxonomy),
         federation,
     )?;
+    state.metrics = std::sync::Arc::new(Publisher::new(config.metrics.threshold));
+    if let Some(federation) = &state.federation {
+        if config.metrics.publish_interval_hours > 0 {
+            tokio::spawn(publish::schedule(
+                state.metrics.clone(),
+                store.clone(),
+                federation.clone(),
+                Duration::from_secs(config.metrics.publish_interval_hours * 3600),
+            ));
+        }
+    }
     warn_if_cache_is_small(&store, config.storage.store_options().cache_capacity)?;
     server::serve(listener, state, shutdown)
         .await

@@ -28,6 +28,48 @@ pub struct Config {
     pub skills: SkillsConfig,
     #[serde(default)]
     pub federation: FederationSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// `[metrics]`: how the community's reports are anonymised and how often they are published.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// The suppression threshold k: counts of people from 1 to k − 1 are withheld (with the
+    /// cells they could be worked out from). 3 to 100; 11 as in the CMS cell-size policy.
+    #[serde(default = "default_threshold", deserialize_with = "threshold")]
+    pub threshold: u16,
+    /// Hours between automatic publishing runs (a run publishes only the periods whose
+    /// figures changed); 0 turns them off (`techhire metrics publish` still works).
+    #[serde(default = "default_publish_hours")]
+    pub publish_interval_hours: u64,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            threshold: default_threshold(),
+            publish_interval_hours: default_publish_hours(),
+        }
+    }
+}
+
+fn default_threshold() -> u16 {
+    11
+}
+
+fn default_publish_hours() -> u64 {
+    24
+}
+
+fn threshold<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    match u16::deserialize(d)? {
+        k @ 3..=100 => Ok(k),
+        k => Err(serde::de::Error::custom(format!(
+            "metrics.threshold must be from 3 to 100 (got {k})"
+        ))),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

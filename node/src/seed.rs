@@ -1175,6 +1175,7 @@ const STAGE_LABELS: [&str; 8] = [
 struct ProgramInfo {
     id: u64,
     credential: Option<(&'static str, &'static str)>,
+    length_weeks: u16,
 }
 
 struct EmployerInfo {
@@ -1646,12 +1647,14 @@ fn seed_training(
                 let (mut program, credential) =
                     make_program(rng, rec.id, kind, track, &mut used_names);
                 check(&mut program, world.taxonomy)?;
+                let length_weeks = program.length_weeks;
                 let prog = stage_create(tx, program, at(created + (i as i64 + 1) * 600))?;
                 counts.programs += 1;
                 world.programs_by_track[track].push(world.programs.len());
                 world.programs.push(ProgramInfo {
                     id: prog.id,
                     credential,
+                    length_weeks,
                 });
             }
         }
@@ -2121,6 +2124,39 @@ const CANDIDATE_LEVELS: &[(Level, u32)] = &[
     (Level::Expert, 4),
 ];
 
+/// splitmix64: a small, well-mixed hash for values that must not draw from the shared rng
+/// stream (drawing more would shift every record generated after them).
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// When candidate `number`, who applied at `applied`, started and completed `program`.
+/// Derived from a hash of the number and the application time rather than the rng, so
+/// that adding these dates left every other seeded value as it was. Training usually
+/// precedes or overlaps the application: the start falls from two weeks after it to the
+/// program's length plus about two months before it. About 80% complete, on the day the
+/// program's length after the start, when that day falls inside the window.
+fn training_dates(
+    number: u64,
+    applied: i64,
+    program: &ProgramInfo,
+) -> (NaiveDate, Option<NaiveDate>) {
+    let h = splitmix64(number ^ (applied as u64).rotate_left(32));
+    let length = i64::from(program.length_weeks) * 7 * DAY;
+    let span_days = (length / DAY + 60 + 14).max(1) as u64;
+    let before_days = (h % span_days) as i64 - 14;
+    let started = applied - before_days * DAY;
+    let completes = (h >> 32) % 100 < 80;
+    let completed = started + length;
+    (
+        date(started),
+        (completes && completed <= WINDOW_END).then(|| date(completed)),
+    )
+}
+
 /// Plans candidate number `index` (0-based within this run) of `n`.
 fn plan_candidate(rng: &mut Rand, world: &World, index: u64, n: u64) -> Plan {
     let number = index + 1;
@@ -2491,12 +2527,15 @@ fn plan_candidate(rng: &mut Rand, world: &World, index: u64, n: u64) -> Plan {
             (RemotePreference::Remote, 20),
         ],
     );
+    let training = program.map(|p| training_dates(number, applied, p));
     let profile = Profile {
         skills,
         work_history,
         projects,
         certificates,
         program_id: program.map(|p| p.id),
+        training_started_on: training.map(|(s, _)| s),
+        training_completed_on: training.and_then(|(_, c)| c),
         desired_roles,
         remote_preference,
         willing_to_relocate: rng.gen_bool(0.12),

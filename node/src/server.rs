@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::config::MetricsSettings;
 use crate::federation::Federation;
 use crate::http::{self, AppState, NodeInfo};
 use crate::index::CandidateIndex;
+use crate::metrics::publish::Publisher;
 use crate::pseudonym::Pseudonyms;
 use crate::skills::Taxonomy;
 use crate::store::{Store, StoreError};
@@ -40,6 +42,7 @@ pub fn state(
         pseudonyms,
         index: Arc::new(index),
         federation,
+        metrics: Arc::new(Publisher::new(MetricsSettings::default().threshold)),
     })
 }
 

@@ -7,3 +7,4 @@ mod support;
 
 mod converge;
 mod defences;
+mod metrics;

@@ -6,11 +6,14 @@
 //! the record right after the head; sync adds records in order from a peer that holds them,
 //! so a gap in what sync returns is a record superseded (and compacted away) there.
 //!
-//! Compaction: a record with a key (a bulletin's id) supersedes the origin's earlier record
-//! with the same key, which is deleted when the newer one is stored. The feed thus holds
+//! Compaction: a record with a key (a bulletin's id, a metric report's period) supersedes the
+//! origin's earlier record with the same key, which is deleted when the newer one is stored. The feed thus holds
 //! one record per key, and a node catching up never fetches versions nobody needs.
 
-use techhire_protocol::{Bulletin, PublicKey, RecordKind, SignedRecord, PUBLIC_KEY_BYTES};
+use techhire_protocol::{
+    check_payload, Bulletin, EncodeError, MetricReport, NodeKeypair, PublicKey, RecordKind,
+    Rejection, SignedRecord, PUBLIC_KEY_BYTES,
+};
 
 use crate::store::{Store, StoreError, Table, WriteTx};
 
@@ -110,13 +113,72 @@ pub fn offer(
 fn record_key(record: &SignedRecord) -> Option<Vec<u8>> {
     let key: u64 = match record.kind() {
         RecordKind::BULLETIN => Bulletin::decode(record.payload()).ok()?.id,
+        RecordKind::METRIC_REPORT => MetricReport::decode(record.payload()).ok()?.feed_key(),
         _ => return None,
     };
-    let mut name = Vec::with_capacity(PUBLIC_KEY_BYTES + 10);
-    name.extend_from_slice(record.signer().as_bytes());
-    name.extend_from_slice(&record.kind().0.to_be_bytes());
+    let mut name = key_prefix(record.signer(), record.kind());
     name.extend_from_slice(&key.to_be_bytes());
     Some(name)
+}
+
+/// `origin | kind`: where an origin's keyed records of one kind are listed in `FeedKey`.
+fn key_prefix(origin: &PublicKey, kind: RecordKind) -> Vec<u8> {
+    let mut name = Vec::with_capacity(PUBLIC_KEY_BYTES + 10);
+    name.extend_from_slice(origin.as_bytes());
+    name.extend_from_slice(&kind.0.to_be_bytes());
+    name
+}
+
+/// The latest record of every key of `kind` that `origin` published (one per key: earlier
+/// ones were compacted away), in key order.
+pub fn keyed(
+    store: &Store,
+    origin: &PublicKey,
+    kind: RecordKind,
+) -> Result<Vec<SignedRecord>, StoreError> {
+    let mut out = Vec::new();
+    for (_, seq) in store.index_range(Table::FeedKey, &key_prefix(origin, kind), None, usize::MAX)?
+    {
+        let mut found = fetch(store, origin, seq.saturating_sub(1), 1)?;
+        match found.pop() {
+            Some(record) if record.seq() == seq => out.push(record),
+            _ => return Err(corrupt("a feed key names a record the feed does not hold")),
+        }
+    }
+    Ok(out)
+}
+
+/// Why records could not be added to the node's own feed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Encode(#[from] EncodeError),
+    #[error("the record would be refused by every peer: {}", .0.as_str())]
+    Refused(Rejection),
+}
+
+/// Signs `payloads` as records of `kind` at the end of `keypair`'s own feed, in order,
+/// inside `tx`. Each must pass the payload rules peers apply (`check_payload`), so the node
+/// never publishes what its peers would refuse.
+pub fn sign_into_feed(
+    tx: &mut WriteTx<'_>,
+    keypair: &NodeKeypair,
+    kind: RecordKind,
+    payloads: Vec<Vec<u8>>,
+    now_ms: u64,
+) -> Result<Vec<SignedRecord>, SignError> {
+    let own = keypair.public();
+    let mut records = Vec::with_capacity(payloads.len());
+    for payload in payloads {
+        let seq = next_seq(tx, &own)?;
+        let record = SignedRecord::sign(keypair, kind, seq, now_ms, payload)?;
+        check_payload(&record).map_err(SignError::Refused)?;
+        offer(tx, &record, true)?;
+        records.push(record);
+    }
+    Ok(records)
 }
 
 /// The next sequence of this node's own feed.

@@ -72,6 +72,8 @@ pub enum FederationError {
     Network(String),
     #[error("the federation task has stopped")]
     Stopped,
+    #[error("cannot sign a record: {0}")]
+    Sign(#[from] feed::SignError),
 }
 
 /// A handle on the running federation node. Cheap to clone.
@@ -259,26 +261,30 @@ impl Federation {
         kind: RecordKind,
         payload: Vec<u8>,
     ) -> Result<SignedRecord, FederationError> {
+        let mut records = self.publish_all(kind, vec![payload]).await?;
+        records.pop().ok_or(FederationError::Stopped)
+    }
+
+    /// Signs several records of one kind into this node's feed in one durable commit, in
+    /// order, then gossips them. Nothing is published if any payload fails `check`.
+    pub async fn publish_all(
+        &self,
+        kind: RecordKind,
+        payloads: Vec<Vec<u8>>,
+    ) -> Result<Vec<SignedRecord>, FederationError> {
         let shared = self.shared.clone();
-        let record = self
+        let records = self
             .shared
             .store
-            .commit(move |tx| {
-                let seq = feed::next_seq(tx, &shared.own)?;
-                let record = SignedRecord::sign(&shared.keypair, kind, seq, now_ms(), payload)
-                    .map_err(|e| StoreError::Corrupt {
-                        key: "federation".into(),
-                        reason: format!("cannot sign: {e}"),
-                    })?;
-                feed::offer(tx, &record, true)?;
-                Ok::<_, StoreError>(record)
-            })
+            .commit(move |tx| feed::sign_into_feed(tx, &shared.keypair, kind, payloads, now_ms()))
             .await?;
-        self.commands
-            .send(Command::Publish(record.clone()))
-            .await
-            .map_err(|_| FederationError::Stopped)?;
-        Ok(record)
+        for record in &records {
+            self.commands
+                .send(Command::Publish(record.clone()))
+                .await
+                .map_err(|_| FederationError::Stopped)?;
+        }
+        Ok(records)
     }
 
     /// Admits a steward's certificate or revocation handed to this node directly (by

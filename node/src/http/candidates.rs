@@ -113,7 +113,7 @@ fn view(
 ) -> Result<CandidateView, ApiError> {
     let personal = match caller.role {
         Role::Operator => store.get::<Personal>(Table::CandidatePersonal, record.id)?,
-        Role::Reviewer | Role::Employer => {
+        Role::Reviewer | Role::Employer | Role::National => {
             // Operators' notes on stage changes are free text and may name or describe the
             // person ("called Jane at …"): they stay with the personal data.
             for change in &mut record.data.stage_history {

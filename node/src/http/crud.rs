@@ -77,6 +77,7 @@ fn owns<R: Resource>(caller: &Caller, record: &R) -> bool {
             record.owner_employer().is_some() && record.owner_employer() == caller.employer_id
         }
         Role::Operator | Role::Reviewer => true,
+        Role::National => false,
     }
 }
 

@@ -18,13 +18,13 @@ use techhire_protocol::{
 
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiJson;
-use super::{blocking, AppState, Route, ANY_ROLE, OPERATOR};
+use super::{blocking, AppState, Route, COMMUNITY_ROLES, OPERATOR, OPERATOR_NATIONAL};
 use crate::federation::{self, Federation};
 use crate::model::FieldError;
 use crate::store::{Store, StoreError, Table, MAX_SCAN};
 
 /// When the federation routes answer 409.
-const NOT_JOINED: &str = "the node has not joined a federation (`techhire federation join`)";
+pub(super) const NOT_JOINED: &str = "the node has not joined a federation (`techhire federation join`)";
 
 /// Most bulletins `GET /api/v1/federation/bulletins` returns.
 const MAX_LISTED_BULLETINS: usize = 200;
@@ -37,7 +37,7 @@ pub(super) fn routes() -> Vec<Route> {
         Route::new(
             Method::GET,
             "/api/v1/federation/status",
-            OPERATOR,
+            OPERATOR_NATIONAL,
             "federation",
             "This node in the federation: stewards, members, peers, feeds, counters",
             get(status),
@@ -46,7 +46,7 @@ pub(super) fn routes() -> Vec<Route> {
         Route::new(
             Method::GET,
             "/api/v1/federation/bulletins",
-            ANY_ROLE,
+            COMMUNITY_ROLES,
             "federation",
             "Bulletins held from every member, newest first (at most 200)",
             get(list_bulletins),
@@ -66,7 +66,7 @@ pub(super) fn routes() -> Vec<Route> {
 }
 
 /// The running federation, or the 409 that says how to join one.
-fn joined(state: &AppState) -> ApiResult<&Federation> {
+pub(super) fn joined(state: &AppState) -> ApiResult<&Federation> {
     state.federation.as_ref().ok_or_else(|| {
         ApiError::conflict(
             None,

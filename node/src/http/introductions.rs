@@ -138,7 +138,7 @@ fn visible(caller: &Caller, intro: &Introduction) -> bool {
     match caller.role {
         Role::Operator => true,
         Role::Employer => caller.employer_id == Some(intro.employer_id),
-        Role::Reviewer => false,
+        Role::Reviewer | Role::National => false,
     }
 }
 
@@ -240,10 +240,10 @@ fn resolve(
             })?;
             (employer_id, RequestedBy::Operator)
         }
-        Role::Reviewer => {
+        Role::Reviewer | Role::National => {
             return Err(ApiError::forbidden(
                 None,
-                "the reviewer role may not request introductions",
+                "only operators and employers request introductions",
             ))
         }
     };

@@ -10,6 +10,7 @@ mod crud;
 pub mod error;
 pub mod extract;
 mod federation;
+mod metrics;
 mod introductions;
 mod openapi;
 mod placements;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub index: Arc<CandidateIndex>,
     /// The node's federation side; `None` until it has joined one (no stewards set).
     pub federation: Option<crate::federation::Federation>,
+    /// Publishes the community's metric reports (one run at a time).
+    pub metrics: Arc<crate::metrics::publish::Publisher>,
 }
 
 /// Facts about this node that the API reports.
@@ -145,7 +148,7 @@ impl Route {
 
     /// Whether this is a paged list (`GET /api/v1/<collection>` answering `{items, next_after}`).
     pub fn is_list(&self) -> bool {
-        const NOT_LISTS: [&str; 9] = [
+        const NOT_LISTS: [&str; 10] = [
             "/api/v1/skills",
             "/api/v1/skills/unmatched",
             "/api/v1/search/candidates",
@@ -155,6 +158,7 @@ impl Route {
             "/api/v1/community",
             "/api/v1/federation/status",
             "/api/v1/federation/bulletins",
+            "/api/v1/federation/metrics",
         ];
         self.method == Method::GET
             && !self.path.contains('{')
@@ -165,6 +169,9 @@ impl Route {
 const OPERATOR: Access = Access::Roles(&[Role::Operator]);
 const OPERATOR_REVIEWER: Access = Access::Roles(&[Role::Operator, Role::Reviewer]);
 const OPERATOR_EMPLOYER: Access = Access::Roles(&[Role::Operator, Role::Employer]);
+const OPERATOR_NATIONAL: Access = Access::Roles(&[Role::Operator, Role::National]);
+/// The community's own roles: everyone but national staff, who see only the national view.
+const COMMUNITY_ROLES: Access = Access::Roles(&[Role::Operator, Role::Reviewer, Role::Employer]);
 const ANY_ROLE: Access = Access::Roles(&Role::ALL);
 
 /// Every route of the API.
@@ -198,7 +205,7 @@ pub fn routes() -> Vec<Route> {
         Route::new(
             Method::GET,
             "/api/v1/skills",
-            ANY_ROLE,
+            COMMUNITY_ROLES,
             "skills",
             "Autocomplete skills from the taxonomy: `q` (1-100 characters), `limit` (1-50, default 10)",
             get(skills::autocomplete),
@@ -360,6 +367,7 @@ pub fn routes() -> Vec<Route> {
         OPERATOR, OPERATOR, "outreach",
     ));
     r.extend(federation::routes());
+    r.extend(metrics::routes());
     r
 }
 

@@ -357,7 +357,8 @@ async fn answer(
 ) -> ApiResult<Json<CandidatePage>> {
     let audience = match (caller.role, caller.employer_id) {
         (Role::Employer, Some(e)) => Audience::Employer(e),
-        _ => Audience::Operator,
+        (Role::Operator, _) => Audience::Operator,
+        _ => return Err(ApiError::forbidden(None, "this role may not search candidates")),
     };
     let (total, items) = {
         let state = state.clone();

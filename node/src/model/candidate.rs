@@ -81,6 +81,14 @@ pub struct Profile {
     /// The training program the candidate took part in, if any.
     #[serde(default)]
     pub program_id: Option<u64>,
+    /// When the candidate started that program (needs `program_id`). Counted in the
+    /// `training.enrolled` metric.
+    #[serde(default)]
+    pub training_started_on: Option<NaiveDate>,
+    /// When the candidate completed that program, if they did (needs `program_id`; not
+    /// before `training_started_on`). Counted in the `training.completed` metric.
+    #[serde(default)]
+    pub training_completed_on: Option<NaiveDate>,
     #[serde(default)]
     pub desired_roles: Vec<String>,
     #[serde(default)]
@@ -328,9 +336,33 @@ impl Profile {
                 plausible_date(&format!("{f}.issued_on"), d)?;
             }
         }
+        self.validate_training()?;
         items("profile.desired_roles", &self.desired_roles, 20)?;
         for (i, r) in self.desired_roles.iter().enumerate() {
             text(&format!("profile.desired_roles[{i}]"), r, MAX_NAME)?;
+        }
+        Ok(())
+    }
+
+    /// The training dates: each needs a program, is plausible, and completion is not before
+    /// the start.
+    fn validate_training(&self) -> Result<(), FieldError> {
+        for (field, date) in [
+            ("profile.training_started_on", self.training_started_on),
+            ("profile.training_completed_on", self.training_completed_on),
+        ] {
+            let Some(date) = date else { continue };
+            if self.program_id.is_none() {
+                return Err(FieldError::new(field, "needs program_id"));
+            }
+            plausible_date(field, date)?;
+        }
+        if let Some(started) = self.training_started_on {
+            date_order(
+                "profile.training_completed_on",
+                started,
+                self.training_completed_on,
+            )?;
         }
         Ok(())
     }

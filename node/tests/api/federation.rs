@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-const ROUTES: [(&str, &str); 3] = [
+const ROUTES: [(&str, &str); 4] = [
     ("GET", "/api/v1/federation/status"),
+    ("GET", "/api/v1/federation/metrics"),
     ("GET", "/api/v1/federation/bulletins"),
     ("POST", "/api/v1/federation/bulletins"),
 ];

@@ -7,6 +7,7 @@ mod candidates;
 mod crud;
 mod federation;
 mod introductions;
+mod metrics;
 mod roles;
 mod scoping;
 mod search;

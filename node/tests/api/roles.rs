@@ -173,6 +173,7 @@ impl World {
             Role::Operator => &self.api.operator,
             Role::Reviewer => &self.api.reviewer,
             Role::Employer => &self.api.employer,
+            Role::National => &self.api.national,
         }
     }
 
@@ -265,7 +266,7 @@ async fn every_route_enforces_its_roles() {
 /// Who DESIGN.md says may call a route (`None`: anyone). Rules go by collection, so a new
 /// route under an existing collection is covered; a new collection needs a decision here.
 fn designed_access(method: &Method, path: &str) -> Option<Vec<Role>> {
-    use Role::{Employer, Operator, Reviewer};
+    use Role::{Employer, National, Operator, Reviewer};
     let public = [
         "GET /healthz",
         "GET /api/v1/openapi.json",
@@ -279,7 +280,8 @@ fn designed_access(method: &Method, path: &str) -> Option<Vec<Role>> {
     Some(match collection {
         // The free text no skill matched is the operator's to tidy.
         "skills" if path.ends_with("/unmatched") => vec![Operator],
-        "whoami" | "skills" => vec![Operator, Reviewer, Employer],
+        "whoami" => vec![Operator, Reviewer, Employer, National],
+        "skills" => vec![Operator, Reviewer, Employer],
         // Ranking openings for a candidate is placement work, not vetting.
         "candidates" if path.ends_with("/openings") => vec![Operator],
         // Reviewers vet skills profiles; contact data and changes stay with operators.
@@ -298,6 +300,14 @@ fn designed_access(method: &Method, path: &str) -> Option<Vec<Role>> {
         // the community, and the federation status is the operator's.
         "federation" if path.ends_with("/bulletins") && *method == Method::GET => {
             vec![Operator, Reviewer, Employer]
+        }
+        // National staff read the national view and the federation's state, nothing else;
+        // publishing speaks for the community.
+        "federation"
+            if *method == Method::GET
+                && (path.ends_with("/status") || path.ends_with("/metrics")) =>
+        {
+            vec![Operator, National]
         }
         "federation" => vec![Operator],
         "community" | "tokens" | "accounts" | "candidates" | "employers" | "providers"

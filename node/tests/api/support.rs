@@ -29,6 +29,7 @@ pub(crate) struct TestApi {
     pub(crate) operator: String,
     pub(crate) reviewer: String,
     pub(crate) employer: String,
+    pub(crate) national: String,
     /// The employer the `employer` token belongs to (it cannot be deleted while the token
     /// holds it).
     pub(crate) employer_id: u64,
@@ -75,6 +76,7 @@ impl TestApi {
             .expect("write schema and community");
         let (operator_token_id, operator) = mint(&store, Role::Operator, None).await;
         let (_, reviewer) = mint(&store, Role::Reviewer, None).await;
+        let (_, national) = mint(&store, Role::National, None).await;
         let home: Employer =
             serde_json::from_value(employer_body("Home Employer")).expect("employer body");
         let employer_id = store
@@ -85,14 +87,28 @@ impl TestApi {
         let (_, employer) = mint(&store, Role::Employer, Some(employer_id)).await;
         let keypair = NodeKeypair::generate();
         let federation = if joined {
-            let steward = NodeKeypair::generate().public();
+            let steward = NodeKeypair::generate();
             let listen = "/ip4/127.0.0.1/tcp/0".parse().expect("a multiaddr");
-            let config = FederationConfig::new(vec![listen], vec![steward]);
-            Some(
-                Federation::start(store.clone(), keypair.clone(), config)
-                    .await
-                    .expect("start the federation"),
-            )
+            let config = FederationConfig::new(vec![listen], vec![steward.public()]);
+            let federation = Federation::start(store.clone(), keypair.clone(), config)
+                .await
+                .expect("start the federation");
+            // Certified, as `techhire federation join` leaves a node: its own records then
+            // verify against its membership, as they do at every peer.
+            let now = techhire_node::federation::now_ms();
+            let cert = techhire_protocol::MembershipCert {
+                member: keypair.public(),
+                community: COMMUNITY.to_string(),
+                region: "TV".to_string(),
+                not_before_ms: now - 3_600_000,
+                not_after_ms: now + 365 * 86_400_000,
+            }
+            .sign(&steward, now);
+            federation
+                .admit_membership(cert)
+                .await
+                .expect("admit the node's certificate");
+            Some(federation)
         } else {
             None
         };
@@ -111,6 +127,7 @@ impl TestApi {
             operator,
             reviewer,
             employer,
+            national,
             employer_id,
             operator_token_id,
             federation,
