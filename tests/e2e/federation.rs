@@ -13,7 +13,7 @@ use techhire_protocol::{NodeKeypair, PublicKey};
 use crate::support::{path_str, run, temp_dir, Finished, Node};
 
 /// `steward-init` into `file`; returns the steward's public key (the last line).
-fn steward_init(file: &Path) -> String {
+pub(crate) fn steward_init(file: &Path) -> String {
     let out = run(&["federation", "steward-init", "--out", path_str(file)]);
     out.assert_success();
     let key = out.last_line().to_string();
@@ -26,7 +26,7 @@ fn steward_init(file: &Path) -> String {
 }
 
 /// `init`s a node in `dir`; returns its operator token and its node key.
-fn init_node(dir: &Path, community: &str) -> (String, String) {
+pub(crate) fn init_node(dir: &Path, community: &str) -> (String, String) {
     let out = run(&[
         "init",
         "--data-dir",
@@ -45,7 +45,7 @@ fn init_node(dir: &Path, community: &str) -> (String, String) {
     (out.first_token(), key)
 }
 
-fn issue(steward: &Path, node_key: &str, out: &Path) -> Finished {
+pub(crate) fn issue(steward: &Path, node_key: &str, out: &Path) -> Finished {
     run(&[
         "federation",
         "issue",
@@ -64,7 +64,7 @@ fn issue(steward: &Path, node_key: &str, out: &Path) -> Finished {
     ])
 }
 
-fn join(dir: &Path, cert: &Path, stewards: &[&str], bootstrap: &[&str]) -> Finished {
+pub(crate) fn join(dir: &Path, cert: &Path, stewards: &[&str], bootstrap: &[&str]) -> Finished {
     let mut args = vec![
         "federation",
         "join",
@@ -84,7 +84,7 @@ fn join(dir: &Path, cert: &Path, stewards: &[&str], bootstrap: &[&str]) -> Finis
 
 /// Starts a joined node with its federation on a free loopback port; returns it and its
 /// `Federation listening on` addresses.
-fn start_member(dir: &Path) -> (Node, Vec<String>) {
+pub(crate) fn start_member(dir: &Path) -> (Node, Vec<String>) {
     let mut cmd = Node::command(dir);
     cmd.args(["--p2p-listen", "/ip4/127.0.0.1/tcp/0"]);
     let node = Node::spawn(cmd).unwrap_or_else(|f| {

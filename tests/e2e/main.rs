@@ -6,5 +6,6 @@ mod cli;
 mod damage;
 mod durability;
 mod federation;
+mod metrics;
 mod skills;
 mod support;

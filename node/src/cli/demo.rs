@@ -29,6 +29,8 @@ struct DemoNode {
     http: u16,
     p2p: u16,
     token: String,
+    /// A national staff token (first node only).
+    national: Option<String>,
 }
 
 fn slug(name: &str) -> String {
@@ -73,6 +75,7 @@ pub(super) async fn run(
                 seed: data_seed,
             };
             seed::seed(&created.store, taxonomy, &opts, |_| {})?;
+            set_goals(&created.store, candidates).await?;
             created.store
         };
         let key = node_dir::read_key(&dir)?.public();
@@ -99,6 +102,24 @@ pub(super) async fn run(
             },
         )
         .await?;
+        // National staff read the national view from any node; the first one's will do.
+        let national = if i == 0 {
+            let (_, token) = auth::create_token(
+                &store,
+                Token {
+                    role: Role::National,
+                    employer_id: None,
+                    label: "techhire demo: national staff".into(),
+                    account_id: None,
+                    expires_at: None,
+                    revoked_at: None,
+                },
+            )
+            .await?;
+            Some(token)
+        } else {
+            None
+        };
         drop(store);
         let bootstrap: Vec<Multiaddr> = first.iter().cloned().collect();
         let config_path = dir.join(node_dir::CONFIG_FILE);
@@ -118,6 +139,7 @@ pub(super) async fn run(
             http,
             p2p,
             token,
+            national,
         });
     }
     // The store must be closed by now; sled's threads let go of its lock shortly after.
@@ -156,6 +178,12 @@ pub(super) async fn run(
         "Try: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:{}/api/v1/federation/status",
         http_port
     );
+    if let Some(token) = nodes.iter().find_map(|n| n.national.as_ref()) {
+        println!(
+            "National view: curl -H 'Authorization: Bearer {token}' \
+             'http://127.0.0.1:{http_port}/api/v1/federation/metrics?year=2025&format=csv'"
+        );
+    }
     announce(&nodes).await;
     println!("Ctrl-C stops them all.");
     let shutdown = crate::server::shutdown_signal()?;
@@ -199,5 +227,43 @@ async fn announce(nodes: &[DemoNode]) {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        // And publishes its figures now rather than at the first scheduled run.
+        let url = format!(
+            "http://127.0.0.1:{}/api/v1/federation/metrics/publish",
+            n.http
+        );
+        let published = client
+            .post(&url)
+            .bearer_auth(&n.token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await;
+        if !published.is_ok_and(|r| r.status().is_success()) {
+            eprintln!("{}: publishing its metric reports failed (see its log)", n.name);
+        }
     }
+}
+
+/// Yearly goals for a demo community, so that the national view shows goal progress:
+/// targets in proportion to its seeded candidates.
+async fn set_goals(store: &crate::store::Store, candidates: u64) -> anyhow::Result<()> {
+    use crate::model::{Community, YearlyGoal};
+    let Some(mut community) = store.get_meta::<Community>("community")? else {
+        return Ok(());
+    };
+    let scale = |per_thousand: u64| u32::try_from(candidates * per_thousand / 1000).unwrap_or(u32::MAX);
+    community.goals = [2025, 2026]
+        .into_iter()
+        .map(|year| YearlyGoal {
+            year,
+            placements: scale(60),
+            people_trained: scale(150),
+            job_seekers_reached: scale(2500),
+            segment_goals: Vec::new(),
+        })
+        .collect();
+    store
+        .commit(|tx| tx.put_meta("community", &community))
+        .await?;
+    Ok(())
 }
