@@ -232,7 +232,7 @@ pub struct SourceRef {
 }
 
 /// The reports whose published cells a total adds: a set over the period's reports
-/// (serialised as a list of [`SourceRef`]s, in the order of the period's communities).
+/// (serialised as their indexes in the period's `communities`, in that order).
 #[derive(Debug, Clone)]
 pub struct Sources {
     bits: Vec<u64>,
@@ -260,11 +260,14 @@ impl Sources {
     }
 }
 
+/// Serialised as the indexes of the contributing reports in the period's `communities`
+/// (each of which names its origin and sequence): a list of keys per total would make a
+/// year's export of a large federation several times larger.
 impl Serialize for Sources {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.len()))?;
-        for s in self.iter() {
-            seq.serialize_element(s)?;
+        for i in (0..self.reports.len()).filter(|i| self.bits[i / 64] & (1 << (i % 64)) != 0) {
+            seq.serialize_element(&i)?;
         }
         seq.end()
     }
@@ -294,6 +297,8 @@ pub struct NationalTotal<'a> {
     pub communities_absent: usize,
     /// Why there is no value.
     pub note: Option<&'static str>,
+    /// The reports it adds up, as indexes into the period's `communities` (each names the
+    /// origin and sequence of a signed report).
     pub sources: Sources,
 }
 
@@ -641,28 +646,57 @@ impl<'a> Acc<'a> {
     }
 }
 
-/// Byte order of two short strings, eight bytes at a time and inline: the same result as
-/// `a.cmp(b)` without a call to `memcmp` per field, which dominated the aggregation.
+/// Byte order of two short strings, the same result as `a.cmp(b)`, but inline and eight
+/// bytes at a time (the last step overlapping the one before), without a call to `memcmp`
+/// per field, which dominated the aggregation.
 #[inline]
 fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
     let n = a.len().min(b.len());
-    let mut i = 0;
-    while i + 8 <= n {
-        let (x, y) = (&a[i..i + 8], &b[i..i + 8]);
-        let x = u64::from_be_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]);
-        let y = u64::from_be_bytes([y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]]);
+    if n >= 8 {
+        let mut i = 0;
+        loop {
+            let x = be64(&a[i..i + 8]);
+            let y = be64(&b[i..i + 8]);
+            if x != y {
+                return x.cmp(&y);
+            }
+            i += 8;
+            if i >= n {
+                break;
+            }
+            // The last step ends at `n`, overlapping bytes already known to be equal.
+            i = i.min(n - 8);
+        }
+    } else {
+        // Under eight bytes: the first and the last four (or two) bytes, overlapping, as
+        // one number, which orders like the bytes because the overlap is compared first.
+        let x = short_key(&a[..n]);
+        let y = short_key(&b[..n]);
         if x != y {
             return x.cmp(&y);
         }
-        i += 8;
-    }
-    while i < n {
-        if a[i] != b[i] {
-            return a[i].cmp(&b[i]);
-        }
-        i += 1;
     }
     a.len().cmp(&b.len())
+}
+
+#[inline]
+fn be64(s: &[u8]) -> u64 {
+    u64::from_be_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]])
+}
+
+/// For fewer than eight bytes, a number that orders as the bytes do among strings of the
+/// same length.
+#[inline]
+fn short_key(s: &[u8]) -> u64 {
+    let n = s.len();
+    let be32 = |t: &[u8]| u64::from(u32::from_be_bytes([t[0], t[1], t[2], t[3]]));
+    let be16 = |t: &[u8]| u64::from(u16::from_be_bytes([t[0], t[1]]));
+    match n {
+        0 => 0,
+        1 => u64::from(s[0]),
+        2..=3 => (be16(s) << 16) | be16(&s[n - 2..]),
+        _ => (be32(s) << 32) | be32(&s[n - 4..]),
+    }
 }
 
 /// Sums a period's reports: one pass per report along its (sorted) cells and the sorted
@@ -1411,6 +1445,11 @@ pub(crate) mod tests {
             b[..n].copy_from_slice(&a[..n]);
             proptest::prop_assert_eq!(cmp_bytes(&a, &b), a.cmp(&b));
             proptest::prop_assert_eq!(cmp_bytes(&a, &a), Ordering::Equal);
+        }
+
+        #[test]
+        fn byte_order_of_short_strings(a in "[ab]{0,10}", b in "[ab]{0,10}") {
+            proptest::prop_assert_eq!(cmp_bytes(a.as_bytes(), b.as_bytes()), a.cmp(&b));
         }
     }
 

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use techhire_protocol::{MembershipCert, MetricReport, Period, PublicKey, RecordKind};
 
 use super::compute::{self, ComputeError};
+use super::export;
 use super::national::HeldReport;
 use crate::federation::{feed, now_ms, Federation, FederationError};
 use crate::store::{Store, StoreError};
@@ -178,23 +179,18 @@ pub fn prepare(
 /// Every metric report the node holds (its own and its peers', all verified when they
 /// were stored), with each origin's region from its membership certificate.
 pub fn held_reports(store: &Store) -> Result<Vec<HeldReport>, StoreError> {
-    let mut regions: HashMap<PublicKey, Option<String>> = HashMap::new();
-    for record in feed::membership_records(store)? {
-        if record.kind() == RecordKind::MEMBERSHIP_CERT {
-            if let Ok(cert) = MembershipCert::decode(record.payload()) {
-                regions.insert(cert.member, Some(cert.region));
-            }
-        }
-    }
+    let certificates = feed::membership_records(store)?;
     let mut out = Vec::new();
     for (origin, _) in feed::heads(store)? {
+        // The region of the latest certificate, as `verify_export` takes it.
+        let region = export::region_of(&certificates, &origin);
         for record in feed::keyed(store, &origin, RecordKind::METRIC_REPORT)? {
             let report = MetricReport::decode(record.payload()).map_err(|e| StoreError::Corrupt {
                 key: "federation".into(),
                 reason: format!("a held metric report does not decode: {e}"),
             })?;
             out.push(HeldReport {
-                region: regions.get(&origin).cloned().flatten(),
+                region: region.clone(),
                 record,
                 report,
             });
