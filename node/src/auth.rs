@@ -30,7 +30,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Operator, Role::Reviewer, Role::Employer, Role::National];
+    pub const ALL: [Role; 4] = [
+        Role::Operator,
+        Role::Reviewer,
+        Role::Employer,
+        Role::National,
+    ];
 }
 
 /// An authenticated caller, put in the request by the role check.

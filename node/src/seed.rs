@@ -2970,6 +2970,43 @@ mod tests {
     }
 
     #[test]
+    fn candidates_from_a_program_have_training_dates() {
+        let (_d, store) = fresh();
+        seed(&store, Taxonomy::builtin(), &small_opts(4), |_| {}).expect("seed");
+        let programs: Vec<Record<Program>> = all(&store, Table::Program);
+        let (mut trained, mut completed) = (0, 0);
+        for c in all::<Record<Candidate>>(&store, Table::Candidate) {
+            let p = &c.data.profile;
+            let Some(program_id) = p.program_id else {
+                assert!(p.training_started_on.is_none() && p.training_completed_on.is_none());
+                continue;
+            };
+            trained += 1;
+            let started = p.training_started_on.expect("a start date");
+            let applied = c.created_at.date_naive();
+            // Started up to two weeks after the application, or before it.
+            assert!(
+                started <= applied + chrono::Days::new(14),
+                "{started} {applied}"
+            );
+            if let Some(done) = p.training_completed_on {
+                completed += 1;
+                let weeks = programs
+                    .iter()
+                    .find(|r| r.id == program_id)
+                    .expect("program")
+                    .data
+                    .length_weeks;
+                assert_eq!(done, started + chrono::Days::new(u64::from(weeks) * 7));
+                assert!(done <= date(WINDOW_END));
+            }
+        }
+        assert!(trained > 0);
+        let share = completed as f64 / trained as f64;
+        assert!((0.6..0.85).contains(&share), "{share}");
+    }
+
+    #[test]
     fn seeding_twice_continues_ids() {
         let (_d, store) = fresh();
         let opts = SeedOptions {

@@ -38,7 +38,11 @@ async fn publish_export_and_verify_through_the_command_line() {
     published.assert_success();
     let outcome: serde_json::Value = serde_json::from_str(&published.stdout)
         .unwrap_or_else(|e| panic!("publish prints JSON ({e})\n{}", published.describe()));
-    assert_eq!(outcome["published"].as_array().map(Vec::len), Some(17), "{outcome}");
+    assert_eq!(
+        outcome["published"].as_array().map(Vec::len),
+        Some(17),
+        "{outcome}"
+    );
 
     // A national staff token: exports, cannot publish.
     let (status, made) = node
@@ -49,7 +53,10 @@ async fn publish_export_and_verify_through_the_command_line() {
         )
         .await;
     assert_eq!(status, 201, "{made}");
-    let national = made["token"].as_str().expect("the new token's secret").to_string();
+    let national = made["token"]
+        .as_str()
+        .expect("the new token's secret")
+        .to_string();
     let refused = run(&["metrics", "publish", "--url", &url, "--token", &national]);
     assert!(
         refused.assert_failure().contains("403"),
@@ -60,13 +67,33 @@ async fn publish_export_and_verify_through_the_command_line() {
     for format in ["csv", "json"] {
         let file = tmp.path().join(format!("national.{format}"));
         run(&[
-            "metrics", "export", "--url", &url, "--token", &national, "--format", format,
-            "--year", "2025", "--out", path_str(&file),
+            "metrics",
+            "export",
+            "--url",
+            &url,
+            "--token",
+            &national,
+            "--format",
+            format,
+            "--year",
+            "2025",
+            "--out",
+            path_str(&file),
         ])
         .assert_success();
-        let verified = run(&["metrics", "verify", path_str(&file), "--steward-pubkey", &steward]);
+        let verified = run(&[
+            "metrics",
+            "verify",
+            path_str(&file),
+            "--steward-pubkey",
+            &steward,
+        ]);
         verified.assert_success();
-        assert!(verified.stdout.contains("verified"), "{}", verified.describe());
+        assert!(
+            verified.stdout.contains("verified"),
+            "{}",
+            verified.describe()
+        );
 
         // One digit of the first national figure changed: the check fails and says where.
         let text = std::fs::read_to_string(&file).unwrap();
@@ -99,7 +126,9 @@ fn bump_first_national_figure(text: &str, format: &str) -> String {
         .position(|l| {
             l.starts_with("national,")
                 && !l.contains('"')
-                && l.split(',').nth(value).is_some_and(|v| v.parse::<u64>().is_ok())
+                && l.split(',')
+                    .nth(value)
+                    .is_some_and(|v| v.parse::<u64>().is_ok())
         })
         .expect("a plain national row with a value");
     let mut fields: Vec<String> = lines[row].split(',').map(str::to_string).collect();

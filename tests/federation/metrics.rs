@@ -20,7 +20,12 @@ use crate::support::*;
 
 const YEAR: u16 = 2025;
 
-async fn seeded(steward: &Steward, name: &str, seed: u64, bootstrap: Vec<libp2p::Multiaddr>) -> Member {
+async fn seeded(
+    steward: &Steward,
+    name: &str,
+    seed: u64,
+    bootstrap: Vec<libp2p::Multiaddr>,
+) -> Member {
     let m = Member::start(steward, name, bootstrap).await;
     let community = Community {
         name: name.to_string(),
@@ -59,7 +64,12 @@ fn held(m: &Member) -> BTreeMap<(PublicKey, Period), (u64, MetricReport)> {
         .unwrap()
         .into_iter()
         .filter(|h| h.report.period.year() == YEAR)
-        .map(|h| ((*h.record.signer(), h.report.period), (h.record.seq(), h.report)))
+        .map(|h| {
+            (
+                (*h.record.signer(), h.report.period),
+                (h.record.seq(), h.report),
+            )
+        })
         .collect()
 }
 
@@ -115,7 +125,9 @@ async fn three_communities_publish_and_every_node_adds_up_the_same_national_view
         }
     }
     assert!(cells.iter().any(|c| c.value == Value::Withheld));
-    assert!(cells.iter().any(|c| matches!(c.value, Value::People(n) if n >= 11)));
+    assert!(cells
+        .iter()
+        .any(|c| matches!(c.value, Value::People(n) if n >= 11)));
 
     // Each node's national totals are the sums of the published cells of all three.
     for m in members {
@@ -155,7 +167,10 @@ async fn three_communities_publish_and_every_node_adds_up_the_same_national_view
                 assert_eq!(total["communities_withheld"], withheld, "{what}");
                 if published.is_empty() {
                     // Withheld everywhere (or absent): nothing to add, nothing guessed.
-                    assert!(total["value"].is_null() || total["value"] == 0, "{what}: {total}");
+                    assert!(
+                        total["value"].is_null() || total["value"] == 0,
+                        "{what}: {total}"
+                    );
                 } else {
                     assert_eq!(total["value"], published.iter().sum::<u64>(), "{what}");
                     checked += 1;
@@ -191,8 +206,14 @@ async fn three_communities_publish_and_every_node_adds_up_the_same_national_view
         .run(&a.store, &a.federation, Some(vec![YEAR]))
         .await
         .unwrap();
-    let changed: Vec<&str> = outcome.published.iter().map(|p| p.period.as_str()).collect();
-    assert!(changed.contains(&"2025-03") && changed.contains(&"2025-Q1") && changed.contains(&"2025"));
+    let changed: Vec<&str> = outcome
+        .published
+        .iter()
+        .map(|p| p.period.as_str())
+        .collect();
+    assert!(
+        changed.contains(&"2025-03") && changed.contains(&"2025-Q1") && changed.contains(&"2025")
+    );
     assert!(!changed.contains(&"2025-07"), "{changed:?}");
     wait_for(Duration::from_secs(60), || {
         members
@@ -227,7 +248,10 @@ async fn three_communities_publish_and_every_node_adds_up_the_same_national_view
     let head = a.head_of(&a.key.public());
     let mut report = before.clone();
     report.version = 9;
-    let mut tampered = report.try_sign(&a_key, head + 1, now_ms()).unwrap().encode();
+    let mut tampered = report
+        .try_sign(&a_key, head + 1, now_ms())
+        .unwrap()
+        .encode();
     let at = tampered.len() - 80;
     tampered[at] ^= 0x04;
     let stranger = NodeKeypair::generate();
@@ -303,7 +327,11 @@ fn bump_json_figure(file: &[u8]) -> Vec<u8> {
         from = i;
     };
     let mut bytes = file.to_vec();
-    bytes[at] = if bytes[at] == b'9' { b'1' } else { bytes[at] + 1 };
+    bytes[at] = if bytes[at] == b'9' {
+        b'1'
+    } else {
+        bytes[at] + 1
+    };
     bytes
 }
 

@@ -239,7 +239,10 @@ async fn announce(nodes: &[DemoNode]) {
             .send()
             .await;
         if !published.is_ok_and(|r| r.status().is_success()) {
-            eprintln!("{}: publishing its metric reports failed (see its log)", n.name);
+            eprintln!(
+                "{}: publishing its metric reports failed (see its log)",
+                n.name
+            );
         }
     }
 }
@@ -251,7 +254,8 @@ async fn set_goals(store: &crate::store::Store, candidates: u64) -> anyhow::Resu
     let Some(mut community) = store.get_meta::<Community>("community")? else {
         return Ok(());
     };
-    let scale = |per_thousand: u64| u32::try_from(candidates * per_thousand / 1000).unwrap_or(u32::MAX);
+    let scale =
+        |per_thousand: u64| u32::try_from(candidates * per_thousand / 1000).unwrap_or(u32::MAX);
     community.goals = [2025, 2026]
         .into_iter()
         .map(|year| YearlyGoal {

@@ -75,8 +75,13 @@ pub(super) async fn run(command: MetricsCommand) -> anyhow::Result<()> {
             } else {
                 serde_json::json!({ "years": years })
             };
-            let answer = call(&node, reqwest::Method::POST, "/api/v1/federation/metrics/publish", Some(body))
-                .await?;
+            let answer = call(
+                &node,
+                reqwest::Method::POST,
+                "/api/v1/federation/metrics/publish",
+                Some(body),
+            )
+            .await?;
             let outcome: serde_json::Value =
                 serde_json::from_str(&answer).context("reading the node's answer")?;
             println!("{}", serde_json::to_string_pretty(&outcome)?);

@@ -137,7 +137,8 @@ pub fn keyed(
     kind: RecordKind,
 ) -> Result<Vec<SignedRecord>, StoreError> {
     let mut out = Vec::new();
-    for (_, seq) in store.index_range(Table::FeedKey, &key_prefix(origin, kind), None, usize::MAX)?
+    for (_, seq) in
+        store.index_range(Table::FeedKey, &key_prefix(origin, kind), None, usize::MAX)?
     {
         let mut found = fetch(store, origin, seq.saturating_sub(1), 1)?;
         match found.pop() {

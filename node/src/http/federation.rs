@@ -24,7 +24,8 @@ use crate::model::FieldError;
 use crate::store::{Store, StoreError, Table, MAX_SCAN};
 
 /// When the federation routes answer 409.
-pub(super) const NOT_JOINED: &str = "the node has not joined a federation (`techhire federation join`)";
+pub(super) const NOT_JOINED: &str =
+    "the node has not joined a federation (`techhire federation join`)";
 
 /// Most bulletins `GET /api/v1/federation/bulletins` returns.
 const MAX_LISTED_BULLETINS: usize = 200;

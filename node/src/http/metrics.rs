@@ -60,6 +60,7 @@ pub(super) struct MetricsQuery {
     /// One period: `2026`, `2026-Q1` or `2026-03`.
     period: Option<String>,
     /// `json` (default: the export bundle) or `csv`.
+    #[param(inline)]
     format: Option<Format>,
 }
 
@@ -82,9 +83,10 @@ impl MetricsQuery {
                 "must be a year from 2000 to 2100",
             )),
             (Some(year), None) => Ok(PeriodFilter::Year(year)),
-            (None, Some(p)) => p.parse::<Period>().map(PeriodFilter::Period).map_err(|e| {
-                ApiError::bad_query(Some("period".into()), e.to_string())
-            }),
+            (None, Some(p)) => p
+                .parse::<Period>()
+                .map(PeriodFilter::Period)
+                .map_err(|e| ApiError::bad_query(Some("period".into()), e.to_string())),
             (None, None) => Ok(PeriodFilter::All),
         }
     }

@@ -375,6 +375,8 @@ mod tests {
                 (&Method::PUT, "/api/v1/accounts/{id}/password") => Some("204"),
                 // Answers 200 with the candidate; candidates.rs declares it with `.success`.
                 (&Method::DELETE, "/api/v1/candidates/{id}/consent") => None,
+                // An action, not a record created: 200 with what was published.
+                (&Method::POST, "/api/v1/federation/metrics/publish") => Some("200"),
                 (&Method::POST, p) if !p.contains('{') => Some("201"),
                 (&Method::DELETE, _) => Some("204"),
                 _ => Some("200"),

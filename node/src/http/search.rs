@@ -358,7 +358,12 @@ async fn answer(
     let audience = match (caller.role, caller.employer_id) {
         (Role::Employer, Some(e)) => Audience::Employer(e),
         (Role::Operator, _) => Audience::Operator,
-        _ => return Err(ApiError::forbidden(None, "this role may not search candidates")),
+        _ => {
+            return Err(ApiError::forbidden(
+                None,
+                "this role may not search candidates",
+            ))
+        }
     };
     let (total, items) = {
         let state = state.clone();

@@ -7,6 +7,6 @@
 //! `export` writes and re-checks the files national staff take away.
 
 pub mod compute;
-pub mod publish;
-pub mod national;
 pub mod export;
+pub mod national;
+pub mod publish;

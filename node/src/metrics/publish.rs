@@ -52,11 +52,10 @@ impl Publisher {
         let now = now_ms();
         let years = years.unwrap_or_else(|| default_years(now));
         let (store2, own, threshold) = (store.clone(), federation.key(), self.threshold);
-        let mut outcome = tokio::task::spawn_blocking(move || {
-            prepare(&store2, &own, &years, threshold, now)
-        })
-        .await
-        .map_err(|e| PublishError::Task(e.to_string()))??;
+        let mut outcome =
+            tokio::task::spawn_blocking(move || prepare(&store2, &own, &years, threshold, now))
+                .await
+                .map_err(|e| PublishError::Task(e.to_string()))??;
         let payloads = outcome.reports.iter().map(MetricReport::encode).collect();
         let records = federation
             .publish_all(RecordKind::METRIC_REPORT, payloads)
@@ -185,10 +184,11 @@ pub fn held_reports(store: &Store) -> Result<Vec<HeldReport>, StoreError> {
         // The region of the latest certificate, as `verify_export` takes it.
         let region = export::region_of(&certificates, &origin);
         for record in feed::keyed(store, &origin, RecordKind::METRIC_REPORT)? {
-            let report = MetricReport::decode(record.payload()).map_err(|e| StoreError::Corrupt {
-                key: "federation".into(),
-                reason: format!("a held metric report does not decode: {e}"),
-            })?;
+            let report =
+                MetricReport::decode(record.payload()).map_err(|e| StoreError::Corrupt {
+                    key: "federation".into(),
+                    reason: format!("a held metric report does not decode: {e}"),
+                })?;
             out.push(HeldReport {
                 region: region.clone(),
                 record,

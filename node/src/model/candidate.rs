@@ -432,3 +432,44 @@ pub fn stage_candidate(
     tx.put(Table::CandidatePersonal, id, personal)?;
     Ok(record)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> Option<NaiveDate> {
+        s.parse().ok()
+    }
+
+    #[test]
+    fn training_dates_need_a_program_and_come_in_order() {
+        let with = |started: &str, completed: &str| Profile {
+            program_id: Some(3),
+            training_started_on: day(started),
+            training_completed_on: day(completed),
+            ..Profile::default()
+        };
+        assert!(with("2025-01-06", "2025-04-28").validate().is_ok());
+        assert!(with("2025-01-06", "").validate().is_ok());
+        assert!(with("", "2025-04-28").validate().is_ok());
+        assert!(with("2025-01-06", "2025-01-06").validate().is_ok());
+        let err = with("2025-04-28", "2025-01-06")
+            .validate()
+            .expect_err("refused");
+        assert_eq!(err.field, "profile.training_completed_on");
+        let err = with("1900-01-01", "").validate().expect_err("refused");
+        assert_eq!(err.field, "profile.training_started_on");
+        for (started, completed, field) in [
+            ("2025-01-06", "", "profile.training_started_on"),
+            ("", "2025-04-28", "profile.training_completed_on"),
+        ] {
+            let mut p = with(started, completed);
+            p.program_id = None;
+            let err = p.validate().expect_err("refused");
+            assert_eq!(
+                (err.field.as_str(), err.reason.as_str()),
+                (field, "needs program_id")
+            );
+        }
+    }
+}

@@ -62,8 +62,12 @@ async fn publishing_then_reading_the_national_view() {
         .all(|p| p["version"] == 1 && p["seq"].as_u64().unwrap() > 0));
     // Nothing changed: nothing new to publish.
     let again = check(
-        api.post("/api/v1/federation/metrics/publish", &api.operator, json!({}))
-            .await,
+        api.post(
+            "/api/v1/federation/metrics/publish",
+            &api.operator,
+            json!({}),
+        )
+        .await,
         StatusCode::OK,
     );
     assert!(
@@ -85,11 +89,18 @@ async fn publishing_then_reading_the_national_view() {
     let bytes = serde_json::to_vec(&view).unwrap();
     verify_export(&bytes, &[]).unwrap();
     let (status, csv) = api
-        .get("/api/v1/federation/metrics?year=2025&format=csv", &api.national)
+        .get(
+            "/api/v1/federation/metrics?year=2025&format=csv",
+            &api.national,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let csv = text(&csv);
-    assert!(csv.starts_with("section,period,community"), "{}", &csv[..100]);
+    assert!(
+        csv.starts_with("section,period,community"),
+        "{}",
+        &csv[..100]
+    );
     verify_export(csv.as_bytes(), &[]).unwrap();
     let (status, one) = api
         .get("/api/v1/federation/metrics?period=2025-03", &api.national)
@@ -129,7 +140,10 @@ async fn bad_queries_and_bodies_name_the_field() {
         ("community=x", "community"),
     ] {
         let resp = api
-            .get(&format!("/api/v1/federation/metrics?{query}"), &api.operator)
+            .get(
+                &format!("/api/v1/federation/metrics?{query}"),
+                &api.operator,
+            )
             .await;
         let err = check_error(resp, StatusCode::BAD_REQUEST, Some(field));
         assert!(err["reason"].is_string(), "{query}: {err}");
@@ -137,11 +151,18 @@ async fn bad_queries_and_bodies_name_the_field() {
     for (body, field) in [
         (json!({"years": []}), "years"),
         (json!({"years": [1999]}), "years"),
-        (json!({"years": [2020, 2021, 2022, 2023, 2024, 2025]}), "years"),
+        (
+            json!({"years": [2020, 2021, 2022, 2023, 2024, 2025]}),
+            "years",
+        ),
         (json!({"year": 2025}), "year"),
     ] {
         let resp = api
-            .post("/api/v1/federation/metrics/publish", &api.operator, body.clone())
+            .post(
+                "/api/v1/federation/metrics/publish",
+                &api.operator,
+                body.clone(),
+            )
             .await;
         assert!(
             resp.0.is_client_error(),
