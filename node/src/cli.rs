@@ -502,6 +502,41 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Calls a running node's API as `token` and returns the body of a successful answer; an
+/// error answer becomes an error with its status and reason.
+async fn call_node(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<String> {
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .context("making an HTTP client")?;
+    let mut request = client.request(method, &url).bearer_auth(token.trim());
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("asking {url} (is the node running there? see --url)"))?;
+    let code = response.status();
+    let text = response
+        .text()
+        .await
+        .with_context(|| format!("reading the answer of {url}"))?;
+    if !code.is_success() {
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let reason = body["reason"].as_str().unwrap_or(text.as_str());
+        bail!("{url} answered {code}: {reason}");
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

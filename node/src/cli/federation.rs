@@ -615,27 +615,16 @@ pub(super) fn replace_file(path: &Path, contents: &str) -> anyhow::Result<()> {
 }
 
 async fn status(url: &str, token: &str) -> anyhow::Result<()> {
-    let url = format!("{}/api/v1/federation/status", url.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .context("making an HTTP client")?;
-    let response = client
-        .get(&url)
-        .bearer_auth(token.trim())
-        .send()
-        .await
-        .with_context(|| format!("asking {url} (is the node running there? see --url)"))?;
-    let code = response.status();
-    let text = response
-        .text()
-        .await
-        .with_context(|| format!("reading the answer of {url}"))?;
-    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-    if !code.is_success() {
-        let reason = body["reason"].as_str().unwrap_or(text.as_str());
-        bail!("{url} answered {code}: {reason}");
-    }
+    let text = super::call_node(
+        url,
+        token,
+        reqwest::Method::GET,
+        "/api/v1/federation/status",
+        None,
+    )
+    .await?;
+    let body: serde_json::Value =
+        serde_json::from_str(&text).context("reading the node's status")?;
     println!("{}", serde_json::to_string_pretty(&body)?);
     Ok(())
 }

@@ -2,9 +2,8 @@
 //! like `techhire federation status`), and checking an export offline.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use techhire_protocol::PublicKey;
 
@@ -75,8 +74,9 @@ pub(super) async fn run(command: MetricsCommand) -> anyhow::Result<()> {
             } else {
                 serde_json::json!({ "years": years })
             };
-            let answer = call(
-                &node,
+            let answer = super::call_node(
+                &node.url,
+                &node.token,
                 reqwest::Method::POST,
                 "/api/v1/federation/metrics/publish",
                 Some(body),
@@ -107,7 +107,8 @@ pub(super) async fn run(command: MetricsCommand) -> anyhow::Result<()> {
             if let Some(period) = period {
                 path.push_str(&format!("&period={period}"));
             }
-            let body = call(&node, reqwest::Method::GET, &path, None).await?;
+            let body =
+                super::call_node(&node.url, &node.token, reqwest::Method::GET, &path, None).await?;
             match out {
                 Some(file) => std::fs::write(&file, body)
                     .with_context(|| format!("writing {}", file.display()))?,
@@ -132,37 +133,4 @@ pub(super) async fn run(command: MetricsCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// Calls the node and returns the body of a successful answer.
-async fn call(
-    node: &NodeArgs,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> anyhow::Result<String> {
-    let url = format!("{}{path}", node.url.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(300))
-        .build()
-        .context("making an HTTP client")?;
-    let mut request = client.request(method, &url).bearer_auth(node.token.trim());
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("asking {url} (is the node running there? see --url)"))?;
-    let code = response.status();
-    let text = response
-        .text()
-        .await
-        .with_context(|| format!("reading the answer of {url}"))?;
-    if !code.is_success() {
-        let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let reason = body["reason"].as_str().unwrap_or(text.as_str());
-        bail!("{url} answered {code}: {reason}");
-    }
-    Ok(text)
 }

@@ -96,8 +96,8 @@ async fn wrong_password_or_user_is_401() {
         StatusCode::UNAUTHORIZED,
         None,
     );
-    // The refusals minted nothing: only the three start-up tokens exist.
-    assert_eq!(api.count("/api/v1/tokens").await, 3);
+    // The refusals minted nothing: only the four start-up tokens (one per role) exist.
+    assert_eq!(api.count("/api/v1/tokens").await, 4);
 }
 
 #[tokio::test]
@@ -237,7 +237,7 @@ async fn listings_never_show_secrets_or_hashes() {
         api.get("/api/v1/accounts", &api.operator).await,
         StatusCode::OK,
     );
-    assert_eq!(tokens["items"].as_array().map(Vec::len), Some(5));
+    assert_eq!(tokens["items"].as_array().map(Vec::len), Some(6));
     for listing in [&tokens, &accounts] {
         let text = listing.to_string();
         for s in [
@@ -313,6 +313,10 @@ async fn token_input_is_checked() {
             json!({"role": "reviewer", "employer_id": api.employer_id, "label": "x"}),
             "employer_id",
         ),
+        (
+            json!({"role": "national", "employer_id": api.employer_id, "label": "x"}),
+            "employer_id",
+        ),
         (json!({"role": "reviewer", "label": " "}), "label"),
         (
             json!({"role": "reviewer", "label": "x", "expires_in_days": 0}),
@@ -336,7 +340,7 @@ async fn token_input_is_checked() {
         StatusCode::BAD_REQUEST,
         Some("role"),
     );
-    assert_eq!(api.count("/api/v1/tokens").await, 3);
+    assert_eq!(api.count("/api/v1/tokens").await, 4);
 }
 
 #[tokio::test]
