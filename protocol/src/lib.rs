@@ -20,7 +20,8 @@
 
 //!
 //! The federation layer on top of the envelope: [`Membership`] (steward
-//! certificates and revocations), [`Bulletin`]s, [`MetricReport`]s, the acceptance [`rules`]
+//! certificates and revocations), [`Bulletin`]s, [`MetricReport`]s, shared
+//! candidate [`profile`]s and their [`Tombstone`]s, the acceptance [`rules`]
 //! every record goes through, and the [`sync`] messages and gossip topic
 //! that move records between nodes. Their items are re-exported here; the
 //! modules carry the overview.
@@ -32,6 +33,7 @@ mod error;
 mod identity;
 pub mod membership;
 pub mod metrics;
+pub mod profile;
 pub mod rules;
 pub mod suppression;
 pub mod sync;
@@ -53,6 +55,12 @@ pub use membership::{
 pub use metrics::{
     Cell, MetricReport, Period, PeriodError, Value, MAX_CELLS, METRIC_PAYLOAD_VERSION,
     MIN_THRESHOLD,
+};
+pub use profile::{
+    feed_key as profile_feed_key, is_soc_code, ProfileId, ProfileIdError, Scope, SharedAssessment,
+    SharedCertificate, SharedProfile, SharedProject, SharedSkill, SharedTraining, SharedWork,
+    Tombstone, TombstoneReason, PROFILE_ID_BYTES, PROFILE_PAYLOAD_VERSION,
+    TOMBSTONE_PAYLOAD_VERSION,
 };
 pub use rules::{
     check_kind, check_member, check_origin, check_payload, check_replay, check_signature,

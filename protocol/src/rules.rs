@@ -25,6 +25,7 @@ use crate::bulletin::Bulletin;
 use crate::envelope::{RecordKind, SignedRecord, MAX_RECORD_BYTES};
 use crate::membership::{MemberStatus, Membership, MembershipCert, Revocation};
 use crate::metrics::MetricReport;
+use crate::profile::{SharedProfile, Tombstone};
 
 /// How far in the future a record's timestamp may be, in ms (clock skew
 /// between nodes).
@@ -133,8 +134,8 @@ pub fn check_signature(record: &SignedRecord) -> Result<(), Rejection> {
 }
 
 /// Checks a record's payload decodes for its kind (certs, revocations,
-/// bulletins, metric reports; other known kinds: accepted as opaque for now). Unknown kinds
-/// are `Err(UnknownKind)`.
+/// bulletins, metric reports, profiles, tombstones; introductions: accepted as
+/// opaque for now). Unknown kinds are `Err(UnknownKind)`.
 pub fn check_payload(record: &SignedRecord) -> Result<(), Rejection> {
     let payload = record.payload();
     let decoded = match record.kind() {
@@ -142,6 +143,8 @@ pub fn check_payload(record: &SignedRecord) -> Result<(), Rejection> {
         RecordKind::REVOCATION => Revocation::decode(payload).map(|_| ()),
         RecordKind::BULLETIN => Bulletin::decode(payload).map(|_| ()),
         RecordKind::METRIC_REPORT => MetricReport::decode(payload).map(|_| ()),
+        RecordKind::PROFILE => SharedProfile::decode(payload).map(|_| ()),
+        RecordKind::TOMBSTONE => Tombstone::decode(payload).map(|_| ()),
         kind if known_kind(kind) => Ok(()),
         _ => return Err(Rejection::UnknownKind),
     };
@@ -276,19 +279,26 @@ mod tests {
             RecordKind::REVOCATION,
             RecordKind::BULLETIN,
             RecordKind::METRIC_REPORT,
+            RecordKind::PROFILE,
+            RecordKind::TOMBSTONE,
         ] {
             assert_eq!(
                 check_payload(&record(kind, vec![1, 2])),
                 Err(Rejection::BadPayload)
             );
         }
-        for kind in [
-            RecordKind::PROFILE,
-            RecordKind::TOMBSTONE,
-            RecordKind::INTRODUCTION,
-        ] {
-            assert_eq!(check_payload(&record(kind, vec![1, 2])), Ok(()));
-        }
+        let tombstone = Tombstone {
+            id: crate::profile::ProfileId([7; 16]),
+            reason: crate::profile::TombstoneReason::Expired,
+        };
+        assert_eq!(
+            check_payload(&record(RecordKind::TOMBSTONE, tombstone.encode())),
+            Ok(())
+        );
+        assert_eq!(
+            check_payload(&record(RecordKind::INTRODUCTION, vec![1, 2])),
+            Ok(())
+        );
         assert_eq!(
             check_payload(&record(RecordKind(99), vec![])),
             Err(Rejection::UnknownKind)

@@ -8,3 +8,4 @@ mod support;
 mod converge;
 mod defences;
 mod metrics;
+mod profiles;

@@ -6,13 +6,15 @@
 //! the record right after the head; sync adds records in order from a peer that holds them,
 //! so a gap in what sync returns is a record superseded (and compacted away) there.
 //!
-//! Compaction: a record with a key (a bulletin's id, a metric report's period) supersedes the
-//! origin's earlier record with the same key, which is deleted when the newer one is stored. The feed thus holds
+//! Compaction: a record with a key (a bulletin's id, a metric report's period, a shared
+//! profile's id) supersedes the origin's earlier record with the same key, which is deleted
+//! when the newer one is stored. A profile's tombstone has its profile's key: it replaces the
+//! profile and stays. The feed thus holds
 //! one record per key, and a node catching up never fetches versions nobody needs.
 
 use techhire_protocol::{
-    check_payload, Bulletin, EncodeError, MetricReport, NodeKeypair, PublicKey, RecordKind,
-    Rejection, SignedRecord, PUBLIC_KEY_BYTES,
+    check_payload, profile_feed_key, Bulletin, EncodeError, MetricReport, NodeKeypair, PublicKey,
+    RecordKind, Rejection, SignedRecord, PUBLIC_KEY_BYTES,
 };
 
 use crate::store::{Store, StoreError, Table, WriteTx};
@@ -111,6 +113,14 @@ pub fn offer(
 /// `origin | kind | key` of a record that later records with the same key supersede; `None`
 /// for records that nothing supersedes.
 fn record_key(record: &SignedRecord) -> Option<Vec<u8>> {
+    if matches!(record.kind(), RecordKind::PROFILE | RecordKind::TOMBSTONE) {
+        // A profile and its tombstone share one key, so the tombstone supersedes the
+        // profile, and is itself kept.
+        let id = profile_feed_key(record)?;
+        let mut name = key_prefix(record.signer(), RecordKind::PROFILE);
+        name.extend_from_slice(id.as_bytes());
+        return Some(name);
+    }
     let key: u64 = match record.kind() {
         RecordKind::BULLETIN => Bulletin::decode(record.payload()).ok()?.id,
         RecordKind::METRIC_REPORT => MetricReport::decode(record.payload()).ok()?.feed_key(),
