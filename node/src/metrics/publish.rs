@@ -34,11 +34,6 @@ impl Publisher {
         }
     }
 
-    /// The suppression threshold k.
-    pub fn threshold(&self) -> u16 {
-        self.threshold
-    }
-
     /// Recomputes `years` (default: [`default_years`]) and signs into the node's feed, in
     /// one durable commit, a new version of every period whose figures changed; the
     /// federation gossips them.
