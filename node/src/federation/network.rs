@@ -508,14 +508,18 @@ impl Node {
                 let _ = self.swarm.dial(addr);
             }
         }
-        let members: Vec<PeerId> = read(&self.shared.peers)
+        let peers: Vec<(PeerId, bool)> = read(&self.shared.peers)
             .iter()
-            .filter(|(_, p)| p.member)
-            .map(|(id, _)| *id)
+            .map(|(id, p)| (*id, p.member))
             .collect();
-        for peer in members {
+        for (peer, member) in peers {
+            // Also of a peer not (yet) known as a member: if the membership exchange on
+            // connect was lost (a failed request is not retried), asking again is the only
+            // way it is settled; a peer that is not a member is disconnected on the answer.
             self.ask(peer, SyncRequest::Membership, Asked::Membership);
-            self.ask(peer, SyncRequest::Heads, Asked::Heads);
+            if member {
+                self.ask(peer, SyncRequest::Heads, Asked::Heads);
+            }
         }
         self.banned.retain(|_, until| *until > Instant::now());
     }
