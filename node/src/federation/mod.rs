@@ -12,5 +12,5 @@ pub use feed::{heads, membership_records};
 pub use feed::{fetch, keep_membership};
 pub use network::{
     now_ms, peer_id_of, verify_parallel, Federation, FederationConfig, FederationError, FeedView,
-    MemberView, Status, BAN, MAX_INVALID,
+    MemberView, OnStored, Status, BAN, MAX_INVALID,
 };

@@ -49,6 +49,20 @@ pub struct FederationConfig {
     pub sync_interval: Duration,
     /// gossipsub's heartbeat.
     pub heartbeat: Duration,
+    /// Told of every record stored in a feed (after its commit), the node's own included.
+    pub on_stored: Option<OnStored>,
+}
+
+/// A listener for records stored in the feeds: how the search index learns of shared
+/// profiles and their tombstones without the federation knowing about the index. It runs
+/// on the storing task, after the commit: keep it short.
+#[derive(Clone)]
+pub struct OnStored(pub Arc<dyn Fn(&[SignedRecord]) + Send + Sync>);
+
+impl std::fmt::Debug for OnStored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnStored")
+    }
 }
 
 impl FederationConfig {
@@ -59,6 +73,7 @@ impl FederationConfig {
             stewards,
             sync_interval: Duration::from_secs(10),
             heartbeat: Duration::from_millis(500),
+            on_stored: None,
         }
     }
 }
@@ -94,6 +109,15 @@ struct Shared {
     listening: RwLock<Vec<Multiaddr>>,
     /// The highest head each origin is known to have at some peer, for the lag.
     known_heads: RwLock<HashMap<PublicKey, u64>>,
+    on_stored: Option<OnStored>,
+}
+
+impl Shared {
+    fn stored(&self, records: &[SignedRecord]) {
+        if let (Some(f), false) = (&self.on_stored, records.is_empty()) {
+            (f.0)(records);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -210,6 +234,7 @@ impl Federation {
             peers: RwLock::new(BTreeMap::new()),
             listening: RwLock::new(Vec::new()),
             known_heads: RwLock::new(HashMap::new()),
+            on_stored: config.on_stored.clone(),
         });
         let mut swarm = build_swarm(&shared.keypair, &config)?;
         for addr in &config.listen {
@@ -278,6 +303,7 @@ impl Federation {
             .store
             .commit(move |tx| feed::sign_into_feed(tx, &shared.keypair, kind, payloads, now_ms()))
             .await?;
+        self.shared.stored(&records);
         for record in &records {
             self.commands
                 .send(Command::Publish(record.clone()))
@@ -959,6 +985,7 @@ async fn ingest_gossip(
     match offered {
         Ok(Offered::Stored) => {
             shared.accepted.fetch_add(1, Ordering::Relaxed);
+            shared.stored(std::slice::from_ref(&record));
             MessageAcceptance::Accept
         }
         Ok(Offered::Replay) => {
@@ -1049,24 +1076,20 @@ async fn ingest_batch(
     let outcome = shared
         .store
         .commit(move |tx| {
-            let mut stored = 0u64;
-            let mut last = None;
-            for record in &good {
-                match feed::offer(tx, record, false)? {
-                    Offered::Stored => {
-                        stored += 1;
-                        last = Some(record.seq());
-                    }
-                    Offered::Replay | Offered::Gap => {}
+            let mut stored = Vec::new();
+            for record in good {
+                if feed::offer(tx, &record, false)? == Offered::Stored {
+                    stored.push(record);
                 }
             }
-            Ok::<_, StoreError>((stored, last))
+            Ok::<_, StoreError>(stored)
         })
         .await;
     match outcome {
-        Ok((stored, last)) => {
-            shared.accepted.fetch_add(stored, Ordering::Relaxed);
-            last
+        Ok(stored) => {
+            shared.accepted.fetch_add(stored.len() as u64, Ordering::Relaxed);
+            shared.stored(&stored);
+            stored.last().map(SignedRecord::seq)
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot store synced records");
