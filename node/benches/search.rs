@@ -7,7 +7,12 @@
 //!   seeding a million candidates takes about two minutes; a temporary one otherwise;
 //! - `BENCH_SECONDS` (default 10): the length of each HTTP phase;
 //! - `BENCH_CACHE_MB`: sled's page cache (`storage.cache_capacity_mb`; the node's default
-//!   otherwise).
+//!   otherwise);
+//! - `BENCH_REMOTE` (default 0): shared profiles of other member nodes to hold as well
+//!   (federated search). They are made from random seeded candidates' skills, signed by nine
+//!   other origins and stored in their feeds as sync stores them (once per `BENCH_DIR`), so
+//!   the cold start reads them back as `techhire run` does. `BENCH_CANDIDATES=100000
+//!   BENCH_REMOTE=900000` is a million profiles, 90% remote.
 //!
 //! Queries are drawn like real ones: the skills of a random seeded candidate (1 to 5 of
 //! them, at random minimum levels; a quarter with an evidence filter, a tenth remote-only),
@@ -24,12 +29,14 @@ use reqwest::header::AUTHORIZATION;
 use tower::ServiceExt;
 
 use techhire_node::auth::{self, Role, Token};
-use techhire_node::index::{Search, SkillFilter};
-use techhire_node::matching::{Demand, SkillKey};
-use techhire_node::model::{Candidate, Evidence, Level, Opening, Record};
+use techhire_node::federation::feed;
+use techhire_node::index::{self, Search, SkillFilter};
+use techhire_node::matching::{Demand, SkillKey, Supply};
+use techhire_node::model::{Candidate, Evidence, Level, Opening, Record, RemotePreference};
 use techhire_node::skills::Taxonomy;
 use techhire_node::store::{Store, StoreOptions, Table};
 use techhire_node::{node_dir, seed, server};
+use techhire_protocol::{NodeKeypair, ProfileId, Scope, SharedProfile, SharedSkill, SharedWork};
 
 /// Concurrent connections of the throughput phase.
 const CLIENTS: usize = 32;
@@ -76,6 +83,20 @@ fn main() {
         );
     }
 
+    let remote: u64 = env_or("BENCH_REMOTE", 0);
+    if remote > 0 {
+        let (store, _) = node_dir::open_store(&dir, &StoreOptions::default()).expect("open");
+        if feed::heads(&store).expect("heads").is_empty() {
+            let started = Instant::now();
+            store_remote_profiles(&store, &taxonomy, candidates, remote);
+            store.flush().expect("flush");
+            println!(
+                "stored {remote} remote profiles in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+
     // Cold start: open the store and build the state (pseudonym key, index rebuild), as
     // `techhire run` does before it listens.
     let rss_before = rss_mb();
@@ -99,10 +120,11 @@ fn main() {
     let cold = started.elapsed();
     let index = state.index.clone();
     println!(
-        "\ncold start (open + index rebuild): {:.1} s; {} candidates indexed; index ≈ {} MB; \
-         process RSS {} → {} MB",
+        "\ncold start (open + index rebuild): {:.1} s; {} candidates indexed ({} remote); \
+         index ≈ {} MB; process RSS {} → {} MB",
         cold.as_secs_f64(),
         index.len(),
+        index.remote_len(),
         index.memory_bytes() / (1024 * 1024),
         rss_before,
         rss_mb()
@@ -110,7 +132,13 @@ fn main() {
 
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // Seeded ids are 1 to N.
-    let searches = draw_searches(&store, index.len(), &taxonomy, &mut rng, 2_000);
+    let searches = draw_searches(
+        &store,
+        index.len() - index.remote_len(),
+        &taxonomy,
+        &mut rng,
+        2_000,
+    );
 
     // Inside the server: the index alone, then the whole handler through the router.
     let mut by_skills: Vec<Vec<Duration>> = vec![Vec::new(); 6];
@@ -456,4 +484,97 @@ async fn open_loop(
     }
     let achieved = all.len() as f64 / started.elapsed().as_secs_f64();
     (achieved, all)
+}
+
+/// Stores `n` shared profiles in the feeds of nine other origins, each made from the skills
+/// of a random seeded candidate (ids 1 to `seeded`), as sync would store them.
+fn store_remote_profiles(store: &Store, taxonomy: &Taxonomy, seeded: u64, n: u64) {
+    let origins: Vec<NodeKeypair> = (1..=9u8).map(|i| NodeKeypair::from_seed([i; 32])).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut seqs = vec![0u64; origins.len()];
+    let now = techhire_node::federation::now_ms();
+    let mut batch = Vec::with_capacity(2_000);
+    let mut made = 0u64;
+    while made < n {
+        let id = rng.gen_range(1..=seeded);
+        let Some(indexed) = index::load(store, taxonomy, id).expect("read a candidate") else {
+            continue;
+        };
+        let o = (made % origins.len() as u64) as usize;
+        seqs[o] += 1;
+        let mut profile_id = [0u8; 16];
+        rng.fill(&mut profile_id);
+        let profile = shared_of(
+            &indexed.supply,
+            ProfileId(profile_id),
+            o,
+            now + rng.gen_range(30..180) * 86_400_000,
+        );
+        batch.push(
+            profile
+                .try_sign(&origins[o], seqs[o], now)
+                .expect("a valid profile"),
+        );
+        made += 1;
+        if batch.len() == batch.capacity() || made == n {
+            store
+                .apply(|tx| {
+                    for r in &batch {
+                        feed::offer(tx, r, false)?;
+                    }
+                    Ok::<_, techhire_node::store::StoreError>(())
+                })
+                .expect("store profiles");
+            batch.clear();
+            if made % 100_000 == 0 {
+                eprintln!("{made} remote profiles stored");
+            }
+        }
+    }
+}
+
+/// A shared profile with a seeded candidate's skills (one claim per skill, the strongest).
+fn shared_of(supply: &Supply, id: ProfileId, origin: usize, expires_at_ms: u64) -> SharedProfile {
+    let mut skills: Vec<SharedSkill> = Vec::new();
+    for c in &supply.skills {
+        let SkillKey::Id(skill_id) = &c.skill else {
+            continue;
+        };
+        if skills.iter().any(|s| &s.skill_id == skill_id) {
+            continue;
+        }
+        skills.push(SharedSkill {
+            skill_id: skill_id.clone(),
+            level: c.level as u8 + 1,
+            evidence: c.evidence as u8,
+        });
+    }
+    let mut profile = SharedProfile {
+        id,
+        version: 1,
+        home_community: format!("Remote Community {origin}"),
+        home_region: format!("R{origin}"),
+        scope: Scope::Federation,
+        expires_at_ms,
+        skills,
+        assessments: vec![],
+        training: None,
+        certificates: vec![],
+        work: vec![SharedWork {
+            title: "Analyst".into(),
+            months: 12,
+        }],
+        projects: vec![],
+        desired_roles: vec![],
+        desired_occupations: vec![],
+        remote: match supply.remote {
+            RemotePreference::OnSite => 0,
+            RemotePreference::Hybrid => 1,
+            RemotePreference::Remote => 2,
+            RemotePreference::Any => 3,
+        },
+        relocate: supply.willing_to_relocate,
+    };
+    profile.sort();
+    profile
 }

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::{self, Role, Token};
 use crate::config::{Config, LogFormat};
+use crate::index::CandidateIndex;
 use crate::metrics::publish::{self, Publisher};
 use crate::model::Record;
 use crate::skills::Taxonomy;
@@ -362,8 +363,17 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "store checked"
     );
+    // The search index exists before the federation starts, so that its follower hears
+    // every shared profile stored from the first; it is loaded with the state below.
+    let index = std::sync::Arc::new(CandidateIndex::following(keypair.public()));
     // Tests and scripts read its `Federation listening on` lines, printed before the HTTP one.
-    let federation = federation::start(&config.federation, &store, &keypair).await?;
+    let federation = federation::start(
+        &config.federation,
+        &store,
+        &keypair,
+        Some(index.follower(store.clone())),
+    )
+    .await?;
 
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -377,13 +387,25 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     println!("Listening on http://{addr}");
     tracing::info!(%addr, node_key = %keypair.public(), "serving");
 
-    let mut state = server::state(
+    let mut state = server::state_with_index(
         store.clone(),
         keypair.public().to_string(),
         std::sync::Arc::new(taxonomy),
         federation,
+        index,
     )?;
     state.metrics = std::sync::Arc::new(Publisher::new(config.metrics.threshold));
+    state.sharing = std::sync::Arc::new(crate::sharing::Sharing::new(&config.profiles));
+    if let Some(federation) = &state.federation {
+        // At once (a crash may have interrupted a publication; consents recorded before the
+        // node joined are published now), then every interval: expiry.
+        tokio::spawn(crate::sharing::schedule(
+            state.sharing.clone(),
+            store.clone(),
+            federation.clone(),
+            Duration::from_secs(config.profiles.sweep_interval_minutes * 60),
+        ));
+    }
     if let Some(federation) = &state.federation {
         if config.metrics.publish_interval_hours > 0 {
             tokio::spawn(publish::schedule(

@@ -30,6 +30,61 @@ pub struct Config {
     pub federation: FederationSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub profiles: ProfilesSettings,
+}
+
+/// `[profiles]`: how long a candidate's consent to share their profile lasts, and how often
+/// the node checks every shared profile against its candidate (see `crate::sharing`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilesSettings {
+    /// Days a consent lasts from when it was given (or last renewed); the profile is then
+    /// withdrawn from the federation with an `expired` tombstone. 1 to 3650.
+    #[serde(default = "default_expiry_days", deserialize_with = "expiry_days")]
+    pub expiry_days: u32,
+    /// Minutes between sweeps that bring every shared profile in line with its candidate
+    /// (expiry, and repair of a publish a crash interrupted). 1 to 10080 (a week).
+    #[serde(
+        default = "default_sweep_minutes",
+        deserialize_with = "sweep_interval_minutes"
+    )]
+    pub sweep_interval_minutes: u64,
+}
+
+impl Default for ProfilesSettings {
+    fn default() -> Self {
+        ProfilesSettings {
+            expiry_days: default_expiry_days(),
+            sweep_interval_minutes: default_sweep_minutes(),
+        }
+    }
+}
+
+fn default_expiry_days() -> u32 {
+    180
+}
+
+fn default_sweep_minutes() -> u64 {
+    60
+}
+
+fn expiry_days<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match u32::deserialize(d)? {
+        n @ 1..=3650 => Ok(n),
+        n => Err(serde::de::Error::custom(format!(
+            "profiles.expiry_days must be from 1 to 3650 (got {n})"
+        ))),
+    }
+}
+
+fn sweep_interval_minutes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        n @ 1..=10_080 => Ok(n),
+        n => Err(serde::de::Error::custom(format!(
+            "profiles.sweep_interval_minutes must be from 1 to 10080 (got {n})"
+        ))),
+    }
 }
 
 /// `[metrics]`: how the community's reports are anonymised and how often they are published.
@@ -224,6 +279,10 @@ pub struct FederationSettings {
     /// Seconds between exchanges of feed heads with every connected member; at least 1.
     #[serde(default = "default_sync_secs", deserialize_with = "sync_secs")]
     pub sync_interval_secs: u64,
+    /// Days an introduction request to another node's candidate waits for an answer before
+    /// it expires (the employer then sees `expired`); at least 1.
+    #[serde(default = "default_intro_days")]
+    pub introduction_timeout_days: u32,
 }
 
 impl Default for FederationSettings {
@@ -233,6 +292,7 @@ impl Default for FederationSettings {
             bootstrap: Vec::new(),
             stewards: Vec::new(),
             sync_interval_secs: default_sync_secs(),
+            introduction_timeout_days: default_intro_days(),
         }
     }
 }
@@ -249,6 +309,8 @@ impl FederationSettings {
             crate::federation::FederationConfig::new(self.listen.clone(), self.stewards.clone());
         config.bootstrap.clone_from(&self.bootstrap);
         config.sync_interval = Duration::from_secs(self.sync_interval_secs.max(1));
+        config.intro_timeout =
+            Duration::from_secs(u64::from(self.introduction_timeout_days.max(1)) * 86_400);
         config
     }
 }
@@ -256,6 +318,10 @@ impl FederationSettings {
 fn default_p2p_listen() -> Vec<Multiaddr> {
     vec![Multiaddr::from(std::net::Ipv4Addr::UNSPECIFIED)
         .with(libp2p::multiaddr::Protocol::Tcp(7070))]
+}
+
+fn default_intro_days() -> u32 {
+    30
 }
 
 fn default_sync_secs() -> u64 {
@@ -494,6 +560,36 @@ mod tests {
             ("sync_interval_secs = 0", "federation.sync_interval_secs"),
         ] {
             let err = Config::parse(&format!("[federation]\n{text}\n"), Path::new("x.toml"))
+                .expect_err(text)
+                .to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn profile_settings_parse_and_bad_values_name_their_key() {
+        let config = Config::parse(
+            "[profiles]\nexpiry_days = 90\nsweep_interval_minutes = 15\n",
+            Path::new("x.toml"),
+        )
+        .expect("valid profile settings");
+        assert_eq!(config.profiles.expiry_days, 90);
+        assert_eq!(config.profiles.sweep_interval_minutes, 15);
+        assert_eq!(Config::default().profiles.expiry_days, 180);
+        for (text, key) in [
+            ("expiry_days = 0", "profiles.expiry_days"),
+            ("expiry_days = 3651", "profiles.expiry_days"),
+            (
+                "sweep_interval_minutes = 0",
+                "profiles.sweep_interval_minutes",
+            ),
+            (
+                "sweep_interval_minutes = 10081",
+                "profiles.sweep_interval_minutes",
+            ),
+            ("expiry = 3", "expiry"),
+        ] {
+            let err = Config::parse(&format!("[profiles]\n{text}\n"), Path::new("x.toml"))
                 .expect_err(text)
                 .to_string();
             assert!(err.contains(key), "{text}: {err}");

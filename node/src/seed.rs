@@ -2505,6 +2505,7 @@ fn plan_candidate(rng: &mut Rand, world: &World, index: u64, n: u64) -> Plan {
                 soc_code: pt.soc.to_string(),
                 program_id: program.map(|p| p.id),
                 retention,
+                introduction_id: None,
             },
             placed,
             last_check,

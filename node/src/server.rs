@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use techhire_protocol::PublicKey;
 use tokio::net::TcpListener;
 
 use crate::config::MetricsSettings;
@@ -17,16 +18,45 @@ use crate::store::{Store, StoreError};
 /// The state every handler gets, for a node with public key `node_key` whose skills
 /// taxonomy (built-in plus the community's extension) is `taxonomy`, and its running
 /// federation side if it has joined one.
+///
+/// The search index made here reads the shared profiles the feeds hold now but does not
+/// follow them: a node whose federation runs makes its index first and gives the
+/// federation its follower ([`state_with_index`]).
 pub fn state(
     store: Store,
     node_key: String,
     taxonomy: Arc<Taxonomy>,
     federation: Option<Federation>,
 ) -> Result<AppState, StoreError> {
+    let index = match node_key.parse::<PublicKey>() {
+        Ok(own) => CandidateIndex::following(own),
+        Err(_) => {
+            tracing::warn!(
+                "the node key does not parse; the search index cannot tell this node's own \
+                 shared profiles from remote ones"
+            );
+            CandidateIndex::empty()
+        }
+    };
+    state_with_index(store, node_key, taxonomy, federation, Arc::new(index))
+}
+
+/// As [`state`], with a search index made beforehand
+/// ([`CandidateIndex::following`]) whose [`follower`](CandidateIndex::follower) the
+/// federation was started with: the index is loaded here, and from then on follows the
+/// shared profiles the feeds store, none missed in between.
+pub fn state_with_index(
+    store: Store,
+    node_key: String,
+    taxonomy: Arc<Taxonomy>,
+    federation: Option<Federation>,
+    index: Arc<CandidateIndex>,
+) -> Result<AppState, StoreError> {
     let pseudonyms = Pseudonyms::load_or_create(&store)?;
-    let (index, stats) = CandidateIndex::rebuild(&store, &taxonomy)?;
+    let stats = index.load(&store, &taxonomy)?;
     tracing::info!(
         candidates = stats.candidates,
+        remote_profiles = stats.remote,
         skills = stats.skills,
         memory_mb = stats.memory_bytes / (1024 * 1024),
         took_ms = stats.took.as_millis() as u64,
@@ -40,9 +70,10 @@ pub fn state(
         }),
         taxonomy,
         pseudonyms,
-        index: Arc::new(index),
+        index,
         federation,
         metrics: Arc::new(Publisher::new(MetricsSettings::default().threshold)),
+        sharing: Arc::new(crate::sharing::Sharing::default()),
     })
 }
 

@@ -61,10 +61,15 @@ impl RecordKind {
     pub const PROFILE: Self = Self(4);
     /// Deletion of an earlier record.
     pub const TOMBSTONE: Self = Self(5);
-    /// One node introducing another.
+    /// An employer's request for an introduction to another node's candidate: a direct
+    /// message, never in a feed (see [`crate::introduction`]).
     pub const INTRODUCTION: Self = Self(6);
     /// A community's signed notice to the federation.
     pub const BULLETIN: Self = Self(7);
+    /// The home node's answer to an introduction request (direct message).
+    pub const INTRODUCTION_ANSWER: Self = Self(8);
+    /// The home node's notice that an introduced candidate was placed (direct message).
+    pub const PLACEMENT_NOTICE: Self = Self(9);
 
     /// The kind's name if this crate knows it, for logs and admin pages.
     pub fn name(self) -> Option<&'static str> {
@@ -76,6 +81,8 @@ impl RecordKind {
             Self::TOMBSTONE => "tombstone",
             Self::INTRODUCTION => "introduction",
             Self::BULLETIN => "bulletin",
+            Self::INTRODUCTION_ANSWER => "introduction-answer",
+            Self::PLACEMENT_NOTICE => "placement-notice",
             _ => return None,
         })
     }

@@ -21,9 +21,10 @@
 //!
 //! The federation layer on top of the envelope: [`Membership`] (steward
 //! certificates and revocations), [`Bulletin`]s, [`MetricReport`]s, shared
-//! candidate [`profile`]s and their [`Tombstone`]s, the acceptance [`rules`]
-//! every record goes through, and the [`sync`] messages and gossip topic
-//! that move records between nodes. Their items are re-exported here; the
+//! candidate [`profile`]s and their [`Tombstone`]s, the direct messages of an
+//! [`introduction`] across the federation, the acceptance [`rules`]
+//! every record goes through, the delivery [`scope`] of records limited to
+//! regions, and the [`sync`] messages and gossip topic that move records between nodes. Their items are re-exported here; the
 //! modules carry the overview.
 
 pub mod bulletin;
@@ -31,10 +32,12 @@ mod canonical;
 mod envelope;
 mod error;
 mod identity;
+pub mod introduction;
 pub mod membership;
 pub mod metrics;
 pub mod profile;
 pub mod rules;
+pub mod scope;
 pub mod suppression;
 pub mod sync;
 
@@ -48,6 +51,11 @@ pub use envelope::{
 };
 pub use error::{DecodeError, EncodeError, KeyError, VerifyError};
 pub use identity::{NodeKeypair, PublicKey, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES};
+pub use introduction::{
+    is_direct, AnswerOutcome, Contact, DirectMessage, DirectReply, IntroAnswer, IntroRequest,
+    OpeningRef, PlacementNotice, RefusalReason, RequestId, RequestIdError, DIRECT_PROTOCOL,
+    INTRODUCTION_PAYLOAD_VERSION, MAX_DIRECT_RECORD_BYTES,
+};
 pub use membership::{
     MemberStatus, Membership, MembershipCert, MembershipError, Revocation, MAX_COMMUNITY_BYTES,
     MAX_REASON_BYTES, MAX_REGION_BYTES, MEMBERSHIP_PAYLOAD_VERSION,
@@ -63,8 +71,12 @@ pub use profile::{
     TOMBSTONE_PAYLOAD_VERSION,
 };
 pub use rules::{
-    check_kind, check_member, check_origin, check_payload, check_replay, check_signature,
-    check_size, check_time, known_kind, Rejection, MAX_FUTURE_SKEW_MS,
+    check_direct_payload, check_kind, check_member, check_origin, check_payload, check_replay,
+    check_scope, check_signature, check_size, check_time, known_kind, Rejection,
+    MAX_FUTURE_SKEW_MS,
+};
+pub use scope::{
+    gossip_topics, is_region_topic, region_topic, scoped_regions, visible_to, REGION_TOPIC_PREFIX,
 };
 pub use sync::{
     SyncRequest, SyncResponse, GOSSIP_TOPIC, MAX_FETCH_RECORDS, MAX_HEADS, MAX_REFUSAL_BYTES,

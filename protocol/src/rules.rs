@@ -7,7 +7,8 @@
 //!
 //! 1. size: at most [`MAX_RECORD_BYTES`] ([`check_size`]) — `Oversized`;
 //! 2. strict decoding ([`SignedRecord::decode`]) — `Undecodable`;
-//! 3. known kind ([`known_kind`], [`check_kind`]) — `UnknownKind`;
+//! 3. known kind ([`known_kind`], [`check_kind`]; direct messages are not feed
+//!    records) — `UnknownKind`;
 //! 4. signature ([`SignedRecord::verify`], [`verify_batch`](crate::verify_batch),
 //!    [`check_signature`]) — `BadSignature`;
 //! 5. time ([`check_time`]) — `FutureTimestamp`;
@@ -17,12 +18,15 @@
 //!    `NotMember`, `NotYetValid`, `Expired` or `Revoked`;
 //! 7. replay: `seq` must be above the origin's head ([`check_replay`]) —
 //!    `Replay`;
-//! 8. payload: it decodes for its kind ([`check_payload`]) — `BadPayload`.
+//! 8. payload: it decodes for its kind ([`check_payload`]) — `BadPayload`;
+//! 9. scope: a profile scoped to regions reaches only member nodes of those
+//!    regions ([`check_scope`]) — `OutOfScope`.
 
 use std::fmt;
 
 use crate::bulletin::Bulletin;
 use crate::envelope::{RecordKind, SignedRecord, MAX_RECORD_BYTES};
+use crate::introduction::{is_direct, DirectMessage};
 use crate::membership::{MemberStatus, Membership, MembershipCert, Revocation};
 use crate::metrics::MetricReport;
 use crate::profile::{SharedProfile, Tombstone};
@@ -59,12 +63,16 @@ pub enum Rejection {
     Replay,
     /// The payload does not decode for its kind.
     BadPayload,
+    /// A profile scoped to regions that do not include the receiver's own
+    /// region: its sender should never have offered it (docs/protocol.md §7b,
+    /// "Delivery scope").
+    OutOfScope,
 }
 
 impl Rejection {
     /// Every variant, in declaration order, for metrics that report zeros
     /// too.
-    pub const ALL: [Rejection; 12] = [
+    pub const ALL: [Rejection; 13] = [
         Self::Undecodable,
         Self::Oversized,
         Self::BadSignature,
@@ -77,6 +85,7 @@ impl Rejection {
         Self::UntrustedSteward,
         Self::Replay,
         Self::BadPayload,
+        Self::OutOfScope,
     ];
 
     /// The snake_case name, for metric labels and logs.
@@ -94,6 +103,7 @@ impl Rejection {
             Self::UntrustedSteward => "untrusted_steward",
             Self::Replay => "replay",
             Self::BadPayload => "bad_payload",
+            Self::OutOfScope => "out_of_scope",
         }
     }
 }
@@ -114,9 +124,13 @@ pub fn check_size(len: usize) -> Result<(), Rejection> {
     }
 }
 
-/// Whether the kind is one this version understands (1..=7).
+/// Whether the kind is one this version accepts from gossip and sync: the membership
+/// records and the feed kinds (1 to 5 and 7). The direct messages of an introduction (6, 8
+/// and 9, [`is_direct`]) are known too, but travel only by the direct protocol: one that
+/// arrives in a feed is rejected as `UnknownKind`, so that contact details can never be
+/// spread by gossip.
 pub fn known_kind(kind: RecordKind) -> bool {
-    (RecordKind::MEMBERSHIP_CERT.0..=RecordKind::BULLETIN.0).contains(&kind.0)
+    (RecordKind::MEMBERSHIP_CERT.0..=RecordKind::BULLETIN.0).contains(&kind.0) && !is_direct(kind)
 }
 
 /// `Err(UnknownKind)` unless [`known_kind`].
@@ -134,8 +148,10 @@ pub fn check_signature(record: &SignedRecord) -> Result<(), Rejection> {
 }
 
 /// Checks a record's payload decodes for its kind (certs, revocations,
-/// bulletins, metric reports, profiles, tombstones; introductions: accepted as
-/// opaque for now). Unknown kinds are `Err(UnknownKind)`.
+/// bulletins, metric reports, profiles, tombstones). Kinds that are not
+/// [`known_kind`], direct messages included, are `Err(UnknownKind)`: this is the
+/// check for gossip, sync and the node's own feed; direct messages have
+/// [`check_direct_payload`].
 pub fn check_payload(record: &SignedRecord) -> Result<(), Rejection> {
     let payload = record.payload();
     let decoded = match record.kind() {
@@ -145,10 +161,21 @@ pub fn check_payload(record: &SignedRecord) -> Result<(), Rejection> {
         RecordKind::METRIC_REPORT => MetricReport::decode(payload).map(|_| ()),
         RecordKind::PROFILE => SharedProfile::decode(payload).map(|_| ()),
         RecordKind::TOMBSTONE => Tombstone::decode(payload).map(|_| ()),
-        kind if known_kind(kind) => Ok(()),
         _ => return Err(Rejection::UnknownKind),
     };
     decoded.map_err(|_| Rejection::BadPayload)
+}
+
+/// Checks a direct message's payload decodes for its kind (introduction request, answer,
+/// placement notice); `Err(BadPayload)` if not, `Err(UnknownKind)` for any kind that is
+/// not a direct message (feed records never travel by the direct protocol).
+pub fn check_direct_payload(record: &SignedRecord) -> Result<(), Rejection> {
+    if !is_direct(record.kind()) {
+        return Err(Rejection::UnknownKind);
+    }
+    DirectMessage::decode(record.kind(), record.payload())
+        .map(|_| ())
+        .map_err(|_| Rejection::BadPayload)
 }
 
 /// Time check: Err(FutureTimestamp) if timestamp_ms > now_ms +
@@ -202,6 +229,18 @@ pub fn check_replay(record: &SignedRecord, head: u64) -> Result<(), Rejection> {
     }
 }
 
+/// Scope check at the receiver: `Err(OutOfScope)` for a profile scoped to
+/// regions that do not include `own_region` (the region of the receiver's own
+/// certificate now; `None` if it has none, which admits no scoped profile).
+/// Every other record passes.
+pub fn check_scope(record: &SignedRecord, own_region: Option<&str>) -> Result<(), Rejection> {
+    if crate::scope::visible_to(record, own_region) {
+        Ok(())
+    } else {
+        Err(Rejection::OutOfScope)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -233,10 +272,21 @@ mod tests {
     }
 
     #[test]
-    fn known_kinds_are_one_to_seven() {
+    fn known_kinds_are_one_to_seven_except_direct_messages() {
         for k in 0..=20u16 {
-            assert_eq!(known_kind(RecordKind(k)), (1..=7).contains(&k), "{k}");
-            assert_eq!(known_kind(RecordKind(k)), RecordKind(k).name().is_some());
+            let feed_or_membership = (1..=7).contains(&k) && k != 6;
+            assert_eq!(known_kind(RecordKind(k)), feed_or_membership, "{k}");
+            assert_eq!(
+                RecordKind(k).name().is_some(),
+                feed_or_membership || [6, 8, 9].contains(&k)
+            );
+        }
+        for k in [6, 8, 9] {
+            assert_eq!(
+                check_kind(&record(RecordKind(k), vec![])),
+                Err(Rejection::UnknownKind),
+                "a direct message is no feed record"
+            );
         }
         assert!(!known_kind(RecordKind(u16::MAX)));
         assert_eq!(
@@ -264,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn payload_checks_typed_kinds_and_passes_opaque_ones() {
+    fn payload_checks_by_kind() {
         let bulletin = Bulletin {
             id: 1,
             title: "t".to_owned(),
@@ -295,9 +345,32 @@ mod tests {
             check_payload(&record(RecordKind::TOMBSTONE, tombstone.encode())),
             Ok(())
         );
+        // Direct messages are checked by their own rule, and never pass as feed records.
+        let notice = crate::introduction::PlacementNotice {
+            id: crate::introduction::RequestId([1; 16]),
+            year: 2026,
+            month: 4,
+        };
+        let notice = record(RecordKind::PLACEMENT_NOTICE, notice.encode());
+        assert_eq!(check_direct_payload(&notice), Ok(()));
+        assert_eq!(check_payload(&notice), Err(Rejection::UnknownKind));
+        for kind in [
+            RecordKind::INTRODUCTION,
+            RecordKind::INTRODUCTION_ANSWER,
+            RecordKind::PLACEMENT_NOTICE,
+        ] {
+            assert_eq!(
+                check_payload(&record(kind, vec![1, 2])),
+                Err(Rejection::UnknownKind)
+            );
+            assert_eq!(
+                check_direct_payload(&record(kind, vec![1, 2])),
+                Err(Rejection::BadPayload)
+            );
+        }
         assert_eq!(
-            check_payload(&record(RecordKind::INTRODUCTION, vec![1, 2])),
-            Ok(())
+            check_direct_payload(&record(RecordKind::BULLETIN, bulletin.encode())),
+            Err(Rejection::UnknownKind)
         );
         assert_eq!(
             check_payload(&record(RecordKind(99), vec![])),
@@ -385,6 +458,44 @@ mod tests {
         assert_eq!(check_origin(&bulletin, &m), Err(Rejection::Revoked));
         let before = SignedRecord::sign(&key(1), RecordKind::BULLETIN, 1, 999, vec![]).unwrap();
         assert_eq!(check_origin(&before, &m), Ok(()));
+    }
+
+    #[test]
+    fn scope_refuses_profiles_for_other_regions_only() {
+        let mut p = crate::profile::SharedProfile {
+            id: crate::profile::ProfileId([1; 16]),
+            version: 1,
+            home_community: "c".to_owned(),
+            home_region: "OH".to_owned(),
+            scope: crate::profile::Scope::Regions(vec!["OH".to_owned()]),
+            expires_at_ms: 1,
+            skills: vec![],
+            assessments: vec![],
+            training: None,
+            certificates: vec![],
+            work: vec![],
+            projects: vec![],
+            desired_roles: vec![],
+            desired_occupations: vec![],
+            remote: 0,
+            relocate: false,
+        };
+        let scoped = record(RecordKind::PROFILE, p.encode());
+        assert_eq!(check_scope(&scoped, Some("OH")), Ok(()));
+        assert_eq!(check_scope(&scoped, Some("AL")), Err(Rejection::OutOfScope));
+        assert_eq!(check_scope(&scoped, None), Err(Rejection::OutOfScope));
+        p.scope = crate::profile::Scope::Federation;
+        let everyone = record(RecordKind::PROFILE, p.encode());
+        assert_eq!(check_scope(&everyone, Some("AL")), Ok(()));
+        assert_eq!(check_scope(&everyone, None), Ok(()));
+        let tombstone = Tombstone {
+            id: crate::profile::ProfileId([1; 16]),
+            reason: crate::profile::TombstoneReason::Withdrawn,
+        };
+        assert_eq!(
+            check_scope(&record(RecordKind::TOMBSTONE, tombstone.encode()), None),
+            Ok(())
+        );
     }
 
     #[test]

@@ -46,6 +46,17 @@ pub(crate) fn init_node(dir: &Path, community: &str) -> (String, String) {
 }
 
 pub(crate) fn issue(steward: &Path, node_key: &str, out: &Path) -> Finished {
+    issue_in(steward, node_key, "El Paso, TX", "TX", out)
+}
+
+/// A certificate for the node of `community` in `region`, valid for a year.
+pub(crate) fn issue_in(
+    steward: &Path,
+    node_key: &str,
+    community: &str,
+    region: &str,
+    out: &Path,
+) -> Finished {
     run(&[
         "federation",
         "issue",
@@ -54,9 +65,9 @@ pub(crate) fn issue(steward: &Path, node_key: &str, out: &Path) -> Finished {
         "--node-key",
         node_key,
         "--community",
-        "El Paso, TX",
+        community,
         "--region",
-        "TX",
+        region,
         "--valid-days",
         "365",
         "--out",

@@ -7,5 +7,6 @@ mod damage;
 mod durability;
 mod federation;
 mod metrics;
+mod profiles;
 mod skills;
 mod support;

@@ -7,5 +7,6 @@ mod support;
 
 mod converge;
 mod defences;
+mod leak;
 mod metrics;
 mod profiles;

@@ -41,10 +41,22 @@ impl Steward {
         from: u64,
         until: u64,
     ) -> techhire_protocol::SignedRecord {
+        self.certify_in(member, name, "TX", from, until)
+    }
+
+    /// A certificate for a member of `region`.
+    pub(crate) fn certify_in(
+        &self,
+        member: &PublicKey,
+        name: &str,
+        region: &str,
+        from: u64,
+        until: u64,
+    ) -> techhire_protocol::SignedRecord {
         MembershipCert {
             member: *member,
             community: name.to_string(),
-            region: "TX".to_string(),
+            region: region.to_string(),
             not_before_ms: from,
             not_after_ms: until,
         }
@@ -70,10 +82,26 @@ impl Member {
         name: &str,
         bootstrap: Vec<libp2p::Multiaddr>,
     ) -> Member {
+        Member::start_in(steward, name, "TX", bootstrap).await
+    }
+
+    /// A new member of `region` certified by `steward`, connecting to `bootstrap`.
+    pub(crate) async fn start_in(
+        steward: &Steward,
+        name: &str,
+        region: &str,
+        bootstrap: Vec<libp2p::Multiaddr>,
+    ) -> Member {
         let tmp = TempDir::new().unwrap();
         let dir = tmp.path().join("db");
         let key = NodeKeypair::generate();
-        let cert = steward.certify(&key.public(), name, now_ms() - DAY_MS, now_ms() + DAY_MS);
+        let cert = steward.certify_in(
+            &key.public(),
+            name,
+            region,
+            now_ms() - DAY_MS,
+            now_ms() + DAY_MS,
+        );
         // As `techhire federation join` does, the certificate is in before the node meets
         // anyone; only then does it dial.
         let m = Member::open(steward, name, key, dir, Some(tmp), vec![]).await;

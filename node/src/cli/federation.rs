@@ -23,7 +23,7 @@ use techhire_protocol::{
 
 use super::DataDir;
 use crate::config::{Config, FederationSettings};
-use crate::federation::{self, Federation};
+use crate::federation::{self, Federation, OnStored};
 use crate::node_dir;
 use crate::store::Store;
 
@@ -631,11 +631,13 @@ async fn status(url: &str, token: &str) -> anyhow::Result<()> {
 
 /// Starts the federation side of `techhire run` if the node has joined a federation, and
 /// prints a `Federation listening on <multiaddr>` line per address (with the peer id, as
-/// other members give it to `--bootstrap`).
+/// other members give it to `--bootstrap`). `on_stored` is told of every record stored in
+/// the feeds from the first (the search index's follower).
 pub(super) async fn start(
     settings: &FederationSettings,
     store: &Store,
     keypair: &NodeKeypair,
+    on_stored: Option<OnStored>,
 ) -> anyhow::Result<Option<Federation>> {
     if !settings.joined() {
         tracing::info!(
@@ -644,7 +646,9 @@ pub(super) async fn start(
         );
         return Ok(None);
     }
-    let federation = Federation::start(store.clone(), keypair.clone(), settings.runtime())
+    let mut config = settings.runtime();
+    config.on_stored = on_stored;
+    let federation = Federation::start(store.clone(), keypair.clone(), config)
         .await
         .with_context(|| {
             let listen: Vec<String> = settings.listen.iter().map(ToString::to_string).collect();

@@ -4,6 +4,7 @@
 //! parts (encoding, signatures, membership state, rules) are in `techhire-protocol`.
 
 mod codec;
+pub mod direct;
 pub mod feed;
 mod network;
 
@@ -12,5 +13,5 @@ pub use feed::{heads, membership_records};
 pub use feed::{fetch, keep_membership};
 pub use network::{
     now_ms, peer_id_of, verify_parallel, Federation, FederationConfig, FederationError, FeedView,
-    MemberView, OnStored, Status, BAN, MAX_INVALID,
+    MemberView, OnStored, Status, StoredListener, BAN, MAX_INVALID,
 };

@@ -8,6 +8,17 @@
 //! a member now is disconnected and counted. Members exchange feed heads at once and every
 //! `sync_interval`, and fetch what they lack in batches. A peer that sends more than
 //! [`MAX_INVALID`] invalid records is disconnected and refused for [`BAN`].
+//!
+//! Delivery scope (docs/protocol.md §7b): a profile scoped to regions is gossiped only on
+//! those regions' topics, and every node subscribes to the main topic and to its own
+//! region's topic (from its own certificate, followed at every tick), so gossipsub never
+//! sends it to a node of another region (it sends a topic's messages only to peers
+//! subscribed to it). A peer subscribed to a region topic other than its certificate's is
+//! asked for its membership records again and disconnected if it still does not fit. Sync
+//! serves each peer only what its region may hold: `Heads` reports per origin the highest
+//! sequence it may see, `Fetch` skips what it may not. A receiver refuses a scoped profile
+//! for another region (`out_of_scope`), by gossip or sync, and never forwards a scoped
+//! profile that reached it on the main topic.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,12 +34,13 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use techhire_protocol::{
-    rules, verify_batch, MemberStatus, Membership, NodeKeypair, PublicKey, RecordKind, Rejection,
-    SignedRecord, SyncRequest, SyncResponse, GOSSIP_TOPIC, MAX_FETCH_RECORDS, MAX_RECORD_BYTES,
-    SYNC_PROTOCOL,
+    gossip_topics, is_region_topic, region_topic, rules, scoped_regions, verify_batch,
+    MemberStatus, Membership, NodeKeypair, PublicKey, RecordKind, Rejection, SignedRecord,
+    SyncRequest, SyncResponse, GOSSIP_TOPIC, MAX_FETCH_RECORDS, MAX_RECORD_BYTES, SYNC_PROTOCOL,
 };
 
 use super::codec::SyncCodec;
+use super::direct;
 use super::feed::{self, Offered};
 use crate::store::{Store, StoreError};
 
@@ -51,13 +63,18 @@ pub struct FederationConfig {
     pub heartbeat: Duration,
     /// Told of every record stored in a feed (after its commit), the node's own included.
     pub on_stored: Option<OnStored>,
+    /// How long an introduction request to another node waits for an answer.
+    pub intro_timeout: Duration,
 }
 
 /// A listener for records stored in the feeds: how the search index learns of shared
 /// profiles and their tombstones without the federation knowing about the index. It runs
 /// on the storing task, after the commit: keep it short.
 #[derive(Clone)]
-pub struct OnStored(pub Arc<dyn Fn(&[SignedRecord]) + Send + Sync>);
+pub struct OnStored(pub Arc<StoredListener>);
+
+/// What an [`OnStored`] calls.
+pub type StoredListener = dyn Fn(&[SignedRecord]) + Send + Sync;
 
 impl std::fmt::Debug for OnStored {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +91,7 @@ impl FederationConfig {
             sync_interval: Duration::from_secs(10),
             heartbeat: Duration::from_millis(500),
             on_stored: None,
+            intro_timeout: direct::DEFAULT_INTRO_TIMEOUT,
         }
     }
 }
@@ -110,9 +128,16 @@ struct Shared {
     /// The highest head each origin is known to have at some peer, for the lag.
     known_heads: RwLock<HashMap<PublicKey, u64>>,
     on_stored: Option<OnStored>,
+    /// Introductions across the federation (`direct.rs`).
+    direct: Arc<direct::DirectShared>,
 }
 
 impl Shared {
+    /// This node's region now, from its own certificate; `None` while it has none.
+    fn own_region(&self) -> Option<String> {
+        region_of(&read(&self.membership), &self.own)
+    }
+
     fn stored(&self, records: &[SignedRecord]) {
         if let (Some(f), false) = (&self.on_stored, records.is_empty()) {
             (f.0)(records);
@@ -149,6 +174,8 @@ enum Command {
     /// Gossip bytes as they are.
     Raw(Vec<u8>),
     Shutdown(tokio::sync::oneshot::Sender<()>),
+    /// For the direct protocol (`direct.rs`).
+    Direct(direct::Command),
 }
 
 #[derive(NetworkBehaviour)]
@@ -157,6 +184,7 @@ struct Behaviour {
     sync: request_response::Behaviour<SyncCodec>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
+    direct: request_response::Behaviour<direct::DirectCodec>,
 }
 
 /// What the operator sees of the federation (`GET /api/v1/federation/status`).
@@ -170,6 +198,8 @@ pub struct Status {
     pub feeds: Vec<FeedView>,
     pub accepted: u64,
     pub rejected: BTreeMap<&'static str, u64>,
+    /// Direct messages (introductions): accepted, rejected by reason, waiting to go.
+    pub direct: direct::DirectStatus,
 }
 
 #[derive(Debug, Serialize)]
@@ -204,6 +234,29 @@ fn peer_key(peer: &PeerId) -> Option<PublicKey> {
     PublicKey::from_bytes(bytes).ok()
 }
 
+/// The region of a member now; `None` unless it is a member now.
+fn region_of(membership: &Membership, key: &PublicKey) -> Option<String> {
+    match membership.status(key, now_ms()) {
+        MemberStatus::Member { region, .. } => Some(region),
+        _ => None,
+    }
+}
+
+/// The gossipsub message id: SHA-256 of the data on the main topic (docs/protocol.md §9.1),
+/// and of the topic name, a zero byte and the data on a region topic. A profile scoped to
+/// several regions is one message per region topic: with the data alone its second publish
+/// would be dropped as a duplicate of the first.
+fn message_id(message: &gossipsub::Message) -> MessageId {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    if is_region_topic(message.topic.as_str()) {
+        hash.update(message.topic.as_str().as_bytes());
+        hash.update([0u8]);
+    }
+    hash.update(&message.data);
+    MessageId::from(hash.finalize().to_vec())
+}
+
 /// The libp2p peer id of a node key.
 pub fn peer_id_of(key: &PublicKey) -> Option<PeerId> {
     let ed = identity::ed25519::PublicKey::try_from_bytes(key.as_bytes()).ok()?;
@@ -224,6 +277,11 @@ impl Federation {
             // Records in the store were checked when they were stored.
             let _ = membership.admit(&record);
         }
+        let direct = Arc::new(direct::DirectShared::new(
+            store.clone(),
+            keypair.clone(),
+            config.intro_timeout,
+        ));
         let shared = Arc::new(Shared {
             own: keypair.public(),
             keypair,
@@ -235,6 +293,7 @@ impl Federation {
             listening: RwLock::new(Vec::new()),
             known_heads: RwLock::new(HashMap::new()),
             on_stored: config.on_stored.clone(),
+            direct: direct.clone(),
         });
         let mut swarm = build_swarm(&shared.keypair, &config)?;
         for addr in &config.listen {
@@ -243,6 +302,25 @@ impl Federation {
             })?;
         }
         let (tx, rx) = mpsc::channel(1024);
+        {
+            // Weak: the direct side lives inside `Shared`.
+            let weak = Arc::downgrade(&shared);
+            let status_of: direct::StatusOf =
+                Arc::new(move |key: &PublicKey| match weak.upgrade() {
+                    Some(s) => read(&s.membership).status(key, now_ms()),
+                    None => MemberStatus::NoCertificate,
+                });
+            let tx = tx.clone();
+            direct.set_links(
+                status_of,
+                Arc::new(move |c| {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        let _ = tx.send(Command::Direct(c)).await;
+                    });
+                }),
+            );
+        }
         for addr in &config.bootstrap {
             let _ = tx.try_send(Command::Dial(addr.clone()));
         }
@@ -258,6 +336,9 @@ impl Federation {
             invalid: HashMap::new(),
             banned: HashMap::new(),
             config,
+            region_topic: None,
+            visible_heads: HashMap::new(),
+            direct: direct::Driver::new(direct),
         };
         tokio::spawn(node.run(rx));
         Ok(federation)
@@ -394,7 +475,13 @@ impl Federation {
                 .zip(&s.rejected)
                 .map(|(r, n)| (r.as_str(), n.load(Ordering::Relaxed)))
                 .collect(),
+            direct: s.direct.status()?,
         })
+    }
+
+    /// Introductions across the federation: the outbox, the counters, the timeout.
+    pub fn direct(&self) -> &direct::DirectShared {
+        &self.shared.direct
     }
 
     /// Records of `origin` this node holds above `after` (for tests and the API).
@@ -453,10 +540,7 @@ fn build_swarm(
                 .validation_mode(gossipsub::ValidationMode::Anonymous)
                 .validate_messages()
                 // Origin and sequence are in the bytes, so equal bytes are one record.
-                .message_id_fn(|m| {
-                    use sha2::Digest;
-                    MessageId::from(sha2::Sha256::digest(&m.data).to_vec())
-                })
+                .message_id_fn(message_id)
                 .max_transmit_size(MAX_RECORD_BYTES + 1024)
                 .build()
                 .map_err(|e| e.to_string())?;
@@ -474,6 +558,7 @@ fn build_swarm(
                 sync,
                 identify,
                 ping: ping::Behaviour::default(),
+                direct: direct::behaviour(),
             })
         })
         .map_err(|e| net(&e))?
@@ -497,6 +582,11 @@ struct Node {
     invalid: HashMap<PeerId, u32>,
     banned: HashMap<PeerId, Instant>,
     config: FederationConfig,
+    /// The region topic this node is subscribed to, from its own certificate.
+    region_topic: Option<IdentTopic>,
+    /// Earlier [`feed::visible_head`] answers by origin and peer region: `(head, answer)`.
+    visible_heads: HashMap<(PublicKey, Option<String>), (u64, u64)>,
+    direct: direct::Driver,
 }
 
 impl Node {
@@ -505,6 +595,7 @@ impl Node {
         if let Err(e) = self.swarm.behaviour_mut().gossipsub.subscribe(&topic) {
             tracing::error!(error = %e, "cannot subscribe to the records topic");
         }
+        self.follow_region();
         let mut tick = tokio::time::interval(self.config.sync_interval);
         loop {
             tokio::select! {
@@ -523,7 +614,50 @@ impl Node {
         }
     }
 
+    /// Subscribes to the topic of this node's region as its certificate names it now (and
+    /// leaves the previous one): a node that learns its certificate after start, or gets one
+    /// for another region, follows at the next tick.
+    fn follow_region(&mut self) {
+        let wanted = self
+            .shared
+            .own_region()
+            .map(|r| IdentTopic::new(region_topic(&r)));
+        let current = self.region_topic.as_ref().map(IdentTopic::hash);
+        if wanted.as_ref().map(IdentTopic::hash) == current {
+            return;
+        }
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        if let Some(old) = self.region_topic.take() {
+            gossipsub.unsubscribe(&old);
+        }
+        if let Some(topic) = wanted {
+            match gossipsub.subscribe(&topic) {
+                Ok(_) => self.region_topic = Some(topic),
+                Err(e) => tracing::error!(error = %e, "cannot subscribe to the region topic"),
+            }
+        }
+    }
+
+    /// Whether every region topic `peer` is subscribed to is its own region's (by the
+    /// certificates this node holds); false for a peer that is not a member now.
+    fn subscriptions_fit(&self, peer: &PeerId) -> bool {
+        let Some(region) =
+            peer_key(peer).and_then(|k| region_of(&read(&self.shared.membership), &k))
+        else {
+            return false;
+        };
+        let own = region_topic(&region);
+        self.swarm
+            .behaviour()
+            .gossipsub
+            .all_peers()
+            .filter(|(id, _)| *id == peer)
+            .flat_map(|(_, topics)| topics)
+            .all(|t| !is_region_topic(t.as_str()) || t.as_str() == own)
+    }
+
     fn on_tick(&mut self) {
+        self.follow_region();
         let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
         for addr in self.config.bootstrap.clone() {
             let known = addr.iter().find_map(|p| match p {
@@ -548,6 +682,9 @@ impl Node {
             }
         }
         self.banned.retain(|_, until| *until > Instant::now());
+        let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
+        self.direct
+            .on_tick(&mut self.swarm.behaviour_mut().direct, &connected);
     }
 
     fn ask(&mut self, peer: PeerId, request: SyncRequest, asked: Asked) {
@@ -558,17 +695,22 @@ impl Node {
     fn on_command(&mut self, command: Command, topic: &IdentTopic) {
         match command {
             Command::Publish(record) => {
-                match self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .publish(topic.clone(), record.encode())
-                {
-                    Ok(_) => {}
-                    // Nobody to tell now; peers fetch it by sync when they connect.
-                    Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
-                    Err(gossipsub::PublishError::Duplicate) => {}
-                    Err(e) => tracing::warn!(error = %e, "gossip publish failed"),
+                let bytes = record.encode();
+                // A profile scoped to regions goes only to its regions' topics, never the
+                // main one: a node of another region must not even receive it.
+                for name in gossip_topics(&record) {
+                    match self
+                        .swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .publish(IdentTopic::new(name), bytes.clone())
+                    {
+                        Ok(_) => {}
+                        // Nobody to tell now; peers fetch it by sync when they connect.
+                        Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
+                        Err(gossipsub::PublishError::Duplicate) => {}
+                        Err(e) => tracing::warn!(error = %e, "gossip publish failed"),
+                    }
                 }
             }
             Command::Validated {
@@ -626,6 +768,11 @@ impl Node {
                     tracing::warn!(%addr, error = %e, "dial failed");
                 }
             }
+            Command::Direct(command) => {
+                let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
+                self.direct
+                    .on_command(command, &mut self.swarm.behaviour_mut().direct, &connected);
+            }
         }
     }
 
@@ -662,6 +809,15 @@ impl Node {
             } => {
                 write(&self.shared.peers).remove(&peer_id);
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
+                peer_id,
+                topic,
+            })) if is_region_topic(topic.as_str()) && !self.subscriptions_fit(&peer_id) => {
+                // It may hold a certificate for that region this node has not seen: ask for
+                // its membership records; `check_peer` decides on the answer.
+                tracing::debug!(peer = %peer_id, %topic, "subscribed to another region's topic");
+                self.ask(peer_id, SyncRequest::Membership, Asked::Membership);
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
                 message_id,
@@ -670,8 +826,15 @@ impl Node {
                 let shared = self.shared.clone();
                 let commands = self.commands.clone();
                 tokio::spawn(async move {
-                    let acceptance =
-                        ingest_gossip(&shared, &commands, propagation_source, &message.data).await;
+                    let on_region_topic = is_region_topic(message.topic.as_str());
+                    let acceptance = ingest_gossip(
+                        &shared,
+                        &commands,
+                        propagation_source,
+                        &message.data,
+                        on_region_topic,
+                    )
+                    .await;
                     let _ = commands
                         .send(Command::Validated {
                             id: message_id,
@@ -710,6 +873,7 @@ impl Node {
             )) => {
                 self.pending.remove(&request_id);
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Direct(event)) => self.direct.on_event(event),
             _ => {}
         }
     }
@@ -722,26 +886,56 @@ impl Node {
     }
 
     /// Answers a peer's sync request. Membership records go to anyone who connects (a new
-    /// member needs them to accept us); feeds only to members.
+    /// member needs them to accept us); feeds only to members, and of those only what the
+    /// member's region may hold (of every origin, relayed records too).
     fn answer(&mut self, peer: &PeerId, request: SyncRequest) -> SyncResponse {
-        let store = &self.shared.store;
+        let store = self.shared.store.clone();
+        if request == SyncRequest::Membership {
+            return feed::membership_records(&store)
+                .map(SyncResponse::Records)
+                .unwrap_or_else(unreadable);
+        }
+        let Some(key) = peer_key(peer).filter(|k| self.is_member(k)) else {
+            return SyncResponse::Refused("not a member of this federation".into());
+        };
+        let region = region_of(&read(&self.shared.membership), &key);
         let result = match request {
-            SyncRequest::Membership => feed::membership_records(store).map(SyncResponse::Records),
-            _ if !peer_key(peer).is_some_and(|k| self.is_member(&k)) => {
-                return SyncResponse::Refused("not a member of this federation".into())
-            }
-            SyncRequest::Heads => feed::heads(store).map(SyncResponse::Heads),
+            // (Membership was answered above.)
+            SyncRequest::Membership | SyncRequest::Heads => self.visible_heads(&store, region),
             SyncRequest::Fetch {
                 origin,
                 after,
                 limit,
-            } => feed::fetch(store, &origin, after, limit.min(MAX_FETCH_RECORDS) as usize)
-                .map(SyncResponse::Records),
+            } => feed::fetch_visible(
+                &store,
+                &origin,
+                after,
+                limit.min(MAX_FETCH_RECORDS) as usize,
+                region.as_deref(),
+            )
+            .map(SyncResponse::Records),
         };
-        result.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "cannot answer a sync request");
-            SyncResponse::Refused("the node could not read its store".into())
-        })
+        result.unwrap_or_else(unreadable)
+    }
+
+    /// Every origin's head as a member of `region` may see it (origins it may see nothing
+    /// of are left out), so that it never asks for records it will not be given.
+    fn visible_heads(
+        &mut self,
+        store: &Store,
+        region: Option<String>,
+    ) -> Result<SyncResponse, StoreError> {
+        let mut heads = Vec::new();
+        for (origin, head) in feed::heads(store)? {
+            let slot = (origin, region.clone());
+            let known = self.visible_heads.get(&slot).copied();
+            let visible = feed::visible_head(store, &origin, head, region.as_deref(), known)?;
+            self.visible_heads.insert(slot, (head, visible));
+            if visible > 0 {
+                heads.push((origin, visible));
+            }
+        }
+        Ok(SyncResponse::Heads(heads))
     }
 
     fn on_response(&mut self, peer: PeerId, asked: Asked, response: SyncResponse) {
@@ -826,8 +1020,19 @@ impl Node {
             p.member = member;
         }
         match status {
+            Some(MemberStatus::Member { .. }) if !self.subscriptions_fit(&peer) => {
+                // Its certificates are in (this follows its membership answer), and it still
+                // listens on another region's topic: it would be sent profiles its region
+                // may not hold. No honest node does that.
+                tracing::warn!(%peer, "peer subscribed to another region's topic: disconnecting");
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
             Some(MemberStatus::Member { .. }) => {
                 self.ask(peer, SyncRequest::Heads, Asked::Heads);
+                // A member is back: what waits for it in the direct outbox goes now.
+                let _ = self
+                    .commands
+                    .try_send(Command::Direct(direct::Command::Flush));
             }
             other => {
                 let rejection = other
@@ -843,6 +1048,11 @@ impl Node {
             }
         }
     }
+}
+
+fn unreadable(e: StoreError) -> SyncResponse {
+    tracing::error!(error = %e, "cannot answer a sync request");
+    SyncResponse::Refused("the node could not read its store".into())
 }
 
 /// Verifies records on every core: strict ed25519 verification cannot be batched safely
@@ -930,11 +1140,13 @@ async fn ingest_membership(shared: &Arc<Shared>, record: &SignedRecord) -> Resul
 }
 
 /// Checks, verifies and stores one gossiped record; says what gossipsub should do with it.
+/// `on_region_topic`: it came on a region topic rather than the main one.
 async fn ingest_gossip(
     shared: &Arc<Shared>,
     commands: &mpsc::Sender<Command>,
     source: PeerId,
     data: &[u8],
+    on_region_topic: bool,
 ) -> MessageAcceptance {
     let reject = |r: Rejection| {
         count(shared, r);
@@ -975,6 +1187,22 @@ async fn ingest_gossip(
         let _ = commands.send(Command::RefreshMembership(source)).await;
         return MessageAcceptance::Ignore;
     }
+    // Rule 8 (replay) before rule 9 (scope), as docs/protocol.md §10 orders them; `offer`
+    // checks the head again inside its commit.
+    let head = feed::head(&shared.store, record.signer()).unwrap_or(0);
+    if record.seq() <= head {
+        count(shared, Rejection::Replay);
+        return MessageAcceptance::Ignore;
+    }
+    if let Err(r) = rules::check_scope(&record, shared.own_region().as_deref()) {
+        // Counted, not penalised: the forwarder may hold an older certificate of this node
+        // that named a region in scope. Never forwarded.
+        count(shared, r);
+        return MessageAcceptance::Ignore;
+    }
+    // A scoped profile forwarded on the main topic would reach every region: keep it, but
+    // let it travel only on its regions' topics.
+    let forward = on_region_topic || scoped_regions(&record).is_none();
     let offered = {
         let record = record.clone();
         shared
@@ -986,7 +1214,11 @@ async fn ingest_gossip(
         Ok(Offered::Stored) => {
             shared.accepted.fetch_add(1, Ordering::Relaxed);
             shared.stored(std::slice::from_ref(&record));
-            MessageAcceptance::Accept
+            if forward {
+                MessageAcceptance::Accept
+            } else {
+                MessageAcceptance::Ignore
+            }
         }
         Ok(Offered::Replay) => {
             count(shared, Rejection::Replay);
@@ -1034,6 +1266,7 @@ async fn ingest_batch(
         }
     };
     let now = now_ms();
+    let own_region = shared.own_region();
     let mut good = Vec::with_capacity(records.len());
     let mut previous = after;
     for (record, verdict) in records.into_iter().zip(verdicts) {
@@ -1057,10 +1290,19 @@ async fn ingest_batch(
                 }
             })
             .and_then(|()| check_envelope(&record, now));
-        match checked {
-            Ok(()) => {
+        match checked.map(|()| rules::check_scope(&record, own_region.as_deref())) {
+            Ok(Ok(())) => {
                 previous = record.seq();
                 good.push(record);
+            }
+            Ok(Err(r)) => {
+                // Skipped, not a stop: this node may never hold it, so storing the records
+                // after it leaves no gap the feed invariant cares about (a record this node
+                // may not hold), while stopping would stall the origin's feed here for as
+                // long as the peer keeps serving it. Not penalised: the peer may hold an
+                // older certificate of this node naming a region in scope.
+                count(shared, r);
+                previous = record.seq();
             }
             Err(r) => {
                 count(shared, r);
@@ -1087,7 +1329,9 @@ async fn ingest_batch(
         .await;
     match outcome {
         Ok(stored) => {
-            shared.accepted.fetch_add(stored.len() as u64, Ordering::Relaxed);
+            shared
+                .accepted
+                .fetch_add(stored.len() as u64, Ordering::Relaxed);
             shared.stored(&stored);
             stored.last().map(SignedRecord::seq)
         }

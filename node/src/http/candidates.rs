@@ -94,6 +94,14 @@ pub(super) fn routes() -> Vec<Route> {
         )
         .success(StatusCode::OK)
         .conflict("the candidate has no consent in force to withdraw"),
+        Route::new(
+            Method::GET,
+            "/api/v1/candidates/{id}/export",
+            OPERATOR,
+            t,
+            "Everything the node holds on a candidate, with the profile as a JSON Resume",
+            get(export),
+        ),
     ]
 }
 
@@ -215,7 +223,8 @@ pub(super) async fn apply(
         .commit(|tx| model::stage_candidate(tx, &personal, profile, consent, now))
         .await
         .map_err(ApiError::from)?;
-    super::reindex(&state, [record.id]);
+    super::refresh_index(&state, record.id);
+    super::share(&state, record.id).await;
     // The applicant learns only their reference number, nothing the node holds.
     Ok((
         StatusCode::CREATED,
@@ -231,7 +240,8 @@ fn load(tx: &WriteTx<'_>, id: u64) -> ApiResult<Record<Candidate>> {
 }
 
 /// Runs `change` on a stored candidate in one durable write and returns the result. An
-/// error from `change` abandons the whole write.
+/// error from `change` abandons the whole write. The shared profile follows before the
+/// answer, so that an acknowledged withdrawal has its tombstone out.
 async fn modify(
     state: &AppState,
     id: u64,
@@ -248,7 +258,8 @@ async fn modify(
             Ok::<_, ApiError>(c)
         })
         .await?;
-    super::reindex(state, [id]);
+    super::refresh_index(state, id);
+    super::share(state, id).await;
     Ok(record)
 }
 
@@ -345,6 +356,10 @@ async fn withdraw_consent(
 /// Every record about a candidate (assessments, vetting, placements, introductions) holds a
 /// reference to them, so the reverse references find them all: an erased candidate leaves
 /// nothing behind, and a new kind of record is covered once it records its references.
+/// Then their shared profile, if any, is withdrawn (a `deleted` tombstone) and the link
+/// from its id to them dropped; without a federation that waits for the first sweep after
+/// the node joins (the link holds no personal data). The search audit keeps the bare
+/// local id of what employers were shown.
 async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> ApiResult<StatusCode> {
     state
         .store
@@ -358,6 +373,30 @@ async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> Api
             Ok::<_, ApiError>(())
         })
         .await?;
-    super::reindex(&state, [id]);
+    super::refresh_index(&state, id);
+    super::share(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Everything the node holds on the candidate (see `sharing::export`).
+async fn export(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+) -> ApiResult<Json<crate::sharing::Export>> {
+    let own = match &state.federation {
+        Some(f) => Some(f.key()),
+        None => state.info.node_key.parse().ok(),
+    };
+    let found = super::blocking(move || {
+        Ok(crate::sharing::export(
+            &state.store,
+            own.as_ref(),
+            id,
+            Utc::now(),
+        )?)
+    })
+    .await?;
+    found
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("candidate", id))
 }

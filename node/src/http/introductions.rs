@@ -6,6 +6,15 @@
 //! phone appear in it only once the operator has recorded that the candidate accepted, and
 //! are read from the personal record at that moment (a corrected email reaches the
 //! employer; a deleted candidate takes their introductions with them).
+//!
+//! Across the federation: an employer names another node's shared profile in `profile`
+//! instead of a candidate; the request is queued for the profile's home node in the same
+//! write as the introduction (`federation/direct.rs` delivers it), and is refused at once
+//! (409) if the profile this node holds is withdrawn, expired or unknown. At the home node
+//! the request appears in the operator's queue like a local one; recording its outcome (or
+//! withdrawing it) queues the answer, with the contact details the candidate chose to share
+//! on acceptance. At the requesting node those details are shown to the employer that
+//! asked (and operators) only, and only once accepted.
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
@@ -19,12 +28,15 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{parse_query, split_paging, ApiJson, ApiPath, RawQuery};
 use super::{page_json, AppState, Route, OPERATOR, OPERATOR_EMPLOYER};
 use crate::auth::{Caller, Role};
+use crate::federation::direct::RemoteProfile;
 use crate::model::{
     self, Introduction, IntroductionError, IntroductionFilter, IntroductionRequest,
-    IntroductionStatus, NewIntroduction, OutcomeInput, Personal, Record, RequestedBy, Stage,
+    IntroductionStatus, NewIntroduction, NewOutgoing, OutcomeInput, Personal, Record, RequestedBy,
+    Stage,
 };
 use crate::pseudonym::{Audience, Pseudonyms};
 use crate::store::{Store, Table};
+use techhire_protocol::{ProfileId, TombstoneReason};
 
 const COLLECTION: &str = "/api/v1/introductions";
 
@@ -46,12 +58,12 @@ pub(super) fn routes() -> Vec<Route> {
             COLLECTION,
             OPERATOR_EMPLOYER,
             t,
-            "Request an introduction to a candidate (employers name the pseudonym they were shown)",
+            "Request an introduction to a candidate (employers name the pseudonym they were shown), or to another node's shared profile (`profile`)",
             post(create),
         )
         .body::<IntroductionRequest>()
         .conflict(
-            "the candidate is withdrawn, not hired or placed, or the same request is already open",
+            "the candidate is withdrawn, not hired or placed, or the same request is already open; for a shared profile: it is withdrawn, expired or unknown here, or the node has not joined a federation",
         ),
         Route::new(
             Method::GET,
@@ -71,7 +83,7 @@ pub(super) fn routes() -> Vec<Route> {
         )
         .body::<OutcomeInput>()
         .conflict(
-            "the introduction already has an outcome or was withdrawn, or the candidate can no longer be introduced",
+            "the introduction already has an outcome or was withdrawn, the candidate can no longer be introduced, or the candidate's home node decides it",
         ),
         Route::new(
             Method::POST,
@@ -91,7 +103,8 @@ pub(super) fn routes() -> Vec<Route> {
 struct OperatorView {
     #[serde(flatten)]
     record: Record<Introduction>,
-    candidate: String,
+    /// `None` when one side is another node's (no local employer or candidate).
+    candidate: Option<String>,
 }
 
 /// An introduction as its employer sees it. Listed field by field instead of flattening
@@ -102,9 +115,23 @@ struct EmployerView {
     id: u64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    employer_id: u64,
-    /// The pseudonym this employer was shown.
-    candidate: String,
+    employer_id: Option<u64>,
+    /// The pseudonym this employer was shown (a candidate of this node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    candidate: Option<String>,
+    /// The shared profile asked for (a candidate of another node), with its community.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    home_community: Option<String>,
+    /// Why the home node refused the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<String>,
+    /// The month the candidate started a job through this introduction (`YYYY-MM`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    placed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<DateTime<Utc>>,
     opening_id: Option<u64>,
     message: String,
     requested_at: DateTime<Utc>,
@@ -121,8 +148,8 @@ struct EmployerView {
 /// What an employer learns about a candidate who accepted an introduction.
 #[derive(Debug, Serialize)]
 struct CandidateContact {
-    name: String,
-    email: String,
+    name: Option<String>,
+    email: Option<String>,
     phone: Option<String>,
 }
 
@@ -137,7 +164,7 @@ enum View {
 fn visible(caller: &Caller, intro: &Introduction) -> bool {
     match caller.role {
         Role::Operator => true,
-        Role::Employer => caller.employer_id == Some(intro.employer_id),
+        Role::Employer => caller.employer_id.is_some() && caller.employer_id == intro.employer_id,
         Role::Reviewer | Role::National => false,
     }
 }
@@ -149,21 +176,30 @@ fn view(
     record: Record<Introduction>,
 ) -> ApiResult<View> {
     let i = &record.data;
-    let candidate = pseudonyms.encode(Audience::Employer(i.employer_id), i.candidate_id);
+    let candidate = match (i.employer_id, i.candidate_id) {
+        (Some(e), Some(c)) => Some(pseudonyms.encode(Audience::Employer(e), c)),
+        _ => None,
+    };
     if caller.role == Role::Operator {
         return Ok(View::Operator(OperatorView { record, candidate }));
     }
     let accepted = i.status == IntroductionStatus::Accepted;
-    let contact = if accepted {
-        store
-            .get::<Personal>(Table::CandidatePersonal, i.candidate_id)?
+    let contact = match (accepted, &i.remote, i.candidate_id) {
+        (false, _, _) => None,
+        // Another node's candidate: what they chose to share, as it arrived.
+        (true, Some(remote), _) => remote.contact.clone().map(|c| CandidateContact {
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+        }),
+        (true, None, Some(candidate_id)) => store
+            .get::<Personal>(Table::CandidatePersonal, candidate_id)?
             .map(|p| CandidateContact {
-                name: p.name,
-                email: p.email,
+                name: Some(p.name),
+                email: Some(p.email),
                 phone: p.phone,
-            })
-    } else {
-        None
+            }),
+        (true, None, None) => None,
     };
     let Record {
         id,
@@ -171,12 +207,18 @@ fn view(
         updated_at,
         data,
     } = record;
+    let remote = data.remote;
     Ok(View::Employer(EmployerView {
         id,
         created_at,
         updated_at,
         employer_id: data.employer_id,
         candidate,
+        profile: remote.as_ref().map(|r| r.profile.clone()),
+        home_community: remote.as_ref().map(|r| r.community.clone()),
+        refusal: remote.as_ref().and_then(|r| r.refusal.clone()),
+        placed: remote.as_ref().and_then(|r| r.placed.clone()),
+        expires_at: remote.as_ref().and_then(|r| r.expires_at),
         opening_id: data.opening_id,
         message: data.message,
         requested_at: data.requested_at,
@@ -257,7 +299,7 @@ fn resolve(
         }
         (None, None) => {
             let field = match requested_by {
-                RequestedBy::Employer => "candidate",
+                RequestedBy::Employer | RequestedBy::OtherNode => "candidate",
                 RequestedBy::Operator => "candidate_id",
             };
             return Err(ApiError::bad_body(
@@ -339,8 +381,18 @@ fn refusal(e: IntroductionError, named_by: Option<NamedBy>) -> ApiError {
                     IntroductionStatus::Accepted => "accepted",
                     IntroductionStatus::Declined => "declined",
                     IntroductionStatus::Withdrawn => "withdrawn",
+                    IntroductionStatus::Refused => "refused by the candidate's home node",
+                    IntroductionStatus::Expired => "expired",
                 }
             ),
+        ),
+        IntroductionError::DecidedElsewhere => ApiError::conflict(
+            None,
+            "this introduction asks for another node's candidate: that node's operator records the outcome, which arrives here by itself",
+        ),
+        IntroductionError::NothingToShare => ApiError::invalid(
+            "share",
+            "the candidate's personal record holds none of the chosen contact details: choose at least one it has (name, email, phone)",
         ),
         IntroductionError::Invalid(f) => f.into(),
         IntroductionError::Store(s) => s.into(),
@@ -371,10 +423,9 @@ async fn list(
                 visible(&caller, i)
                     && i.matches(&filter)
                     && filter.candidate.as_deref().is_none_or(|p| {
-                        state
-                            .pseudonyms
-                            .decode(Audience::Employer(i.employer_id), p)
-                            == Some(i.candidate_id)
+                        i.employer_id.is_some_and(|e| {
+                            state.pseudonyms.decode(Audience::Employer(e), p) == i.candidate_id
+                        })
                     })
             },
         )?;
@@ -394,6 +445,9 @@ async fn create(
     Extension(caller): Extension<Caller>,
     ApiJson(input): ApiJson<IntroductionRequest>,
 ) -> ApiResult<Response> {
+    if input.profile.is_some() {
+        return create_remote(state, caller, input).await;
+    }
     let (new, named_by) = resolve(&state.pseudonyms, &caller, input)?;
     let now = Utc::now();
     let record = state
@@ -442,13 +496,142 @@ async fn record_outcome(
         })
         .await?;
     // Acceptance moves the candidate to `introduced`.
-    super::reindex(&state, [record.data.candidate_id]);
+    super::reindex(&state, record.data.candidate_id);
+    if model::is_incoming(&record.data) {
+        // The answer was queued with the outcome: send it now rather than at the next tick.
+        if let Some(f) = &state.federation {
+            f.direct().deliver_now();
+        }
+    }
     Ok(Json(view(
         &state.store,
         &state.pseudonyms,
         &caller,
         record,
     )?))
+}
+
+/// A request for another node's shared profile: checked against what this node holds of
+/// the profile, stored, and queued for the home node in one write.
+async fn create_remote(
+    state: AppState,
+    caller: Caller,
+    input: IntroductionRequest,
+) -> ApiResult<Response> {
+    let text = input.profile.clone().unwrap_or_default();
+    if input.candidate.is_some() || input.candidate_id.is_some() {
+        return Err(ApiError::invalid(
+            "profile",
+            "give either profile (another node's shared profile) or a candidate, not both",
+        ));
+    }
+    // The employer and role rules of a local request (see `resolve`).
+    let (employer_id, requested_by) = match caller.role {
+        Role::Employer => {
+            if input.employer_id.is_some() {
+                return Err(ApiError::forbidden(
+                    Some("employer_id".into()),
+                    "an employer requests introductions for itself only: leave employer_id out",
+                ));
+            }
+            let own = caller.employer_id.ok_or_else(|| {
+                ApiError::forbidden(None, "this employer token belongs to no employer")
+            })?;
+            (own, RequestedBy::Employer)
+        }
+        Role::Operator => {
+            let employer_id = input.employer_id.ok_or_else(|| {
+                ApiError::bad_body(
+                    Some("employer_id".into()),
+                    "missing field `employer_id`: name the employer the request is made for",
+                )
+            })?;
+            (employer_id, RequestedBy::Operator)
+        }
+        Role::Reviewer | Role::National => {
+            return Err(ApiError::forbidden(
+                None,
+                "only operators and employers request introductions",
+            ))
+        }
+    };
+    input.validate()?;
+    let profile: ProfileId = text.parse().map_err(|_| {
+        ApiError::invalid(
+            "profile",
+            "is not a shared profile id (32 lowercase hex digits, as search results show them)",
+        )
+    })?;
+    let Some(federation) = state.federation.clone() else {
+        return Err(ApiError::conflict(
+            Some("profile".into()),
+            "this node has not joined a federation, so it cannot reach another node's candidate",
+        ));
+    };
+    let own_community = federation.direct().community().ok_or_else(|| {
+        ApiError::conflict(
+            None,
+            "this node holds no valid membership certificate of its own, so other nodes would refuse its request",
+        )
+    })?;
+    let own = federation.key();
+    let store = state.store.clone();
+    let found = super::blocking(move || {
+        Ok(crate::federation::direct::find_profile(
+            &store,
+            &own,
+            &profile,
+            crate::federation::now_ms(),
+        )?)
+    })
+    .await?;
+    let (home, home_community) = match found {
+        RemoteProfile::Live { origin, profile } => (origin, profile.home_community),
+        RemoteProfile::Withdrawn { tombstone, .. } => {
+            let why = match tombstone.reason {
+                TombstoneReason::Withdrawn => "the candidate withdrew their consent to share it",
+                TombstoneReason::Deleted => "the candidate was deleted at their home node",
+                TombstoneReason::Expired => "their consent expired",
+            };
+            return Err(ApiError::conflict(
+                Some("profile".into()),
+                format!("profile_withdrawn: this profile was withdrawn ({why}); it can no longer be introduced"),
+            ));
+        }
+        RemoteProfile::Expired { .. } => {
+            return Err(ApiError::conflict(
+                Some("profile".into()),
+                "profile_expired: the candidate's consent to share this profile has expired",
+            ))
+        }
+        RemoteProfile::Unknown => {
+            return Err(ApiError::conflict(
+                Some("profile".into()),
+                "unknown_profile: this node holds no shared profile with this id",
+            ))
+        }
+    };
+    let now = Utc::now();
+    let timeout = chrono::Duration::from_std(federation.direct().timeout)
+        .unwrap_or_else(|_| chrono::Duration::days(30));
+    let new = NewOutgoing {
+        employer_id,
+        opening_id: input.opening_id,
+        message: input.message,
+        requested_by,
+        profile,
+        home,
+        home_community,
+        own_community,
+        expires_at: now + timeout,
+    };
+    let record = state
+        .store
+        .commit(|tx| model::stage_outgoing(tx, new, now).map_err(|e| refusal(e, None)))
+        .await?;
+    federation.direct().deliver_now();
+    let view = view(&state.store, &state.pseudonyms, &caller, record)?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 async fn withdraw(
@@ -468,6 +651,12 @@ async fn withdraw(
             Ok(r)
         })
         .await?;
+    if model::is_incoming(&record.data) {
+        // The requesting node is told at once (the message was queued with the change).
+        if let Some(f) = &state.federation {
+            f.direct().deliver_now();
+        }
+    }
     Ok(Json(view(
         &state.store,
         &state.pseudonyms,

@@ -51,6 +51,8 @@ pub struct AppState {
     pub federation: Option<crate::federation::Federation>,
     /// Publishes the community's metric reports (one run at a time).
     pub metrics: Arc<crate::metrics::publish::Publisher>,
+    /// Publishes and withdraws candidates' shared profiles (one candidate at a time).
+    pub sharing: Arc<crate::sharing::Sharing>,
 }
 
 /// Facts about this node that the API reports.
@@ -465,14 +467,39 @@ async fn authorize(State(gate): State<Gate>, mut req: Request, next: Next) -> Re
     next.run(req).await
 }
 
-/// Brings the search index up to date after a committed write changed these candidates.
+/// Brings the search index up to date after a committed write changed these candidates,
+/// and their shared profiles in the background ([`share`]).
 fn reindex(state: &AppState, candidates: impl IntoIterator<Item = u64>) {
     for id in candidates {
-        if let Err(e) = state.index.refresh(&state.store, &state.taxonomy, id) {
-            // The write itself is durable; the index catches up at the candidate's next
-            // change or at the next start.
-            tracing::error!(candidate = id, error = %e, "search index refresh failed");
-        }
+        refresh_index(state, id);
+        let state = state.clone();
+        tokio::spawn(async move { share(&state, id).await });
+    }
+}
+
+fn refresh_index(state: &AppState, id: u64) {
+    if let Err(e) = state.index.refresh(&state.store, &state.taxonomy, id) {
+        // The write itself is durable; the index catches up at the candidate's next
+        // change or at the next start.
+        tracing::error!(candidate = id, error = %e, "search index refresh failed");
+    }
+}
+
+/// Publishes, updates or withdraws `candidate`'s shared profile after a committed write
+/// (see `crate::sharing`). A failure is logged, not answered: the write is durable and the
+/// next sweep repairs the profile.
+async fn share(state: &AppState, candidate: u64) {
+    let result = state
+        .sharing
+        .reconcile(
+            &state.store,
+            state.federation.as_ref(),
+            candidate,
+            chrono::Utc::now(),
+        )
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(candidate, error = %e, "shared profile not brought up to date");
     }
 }
 

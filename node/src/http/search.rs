@@ -7,9 +7,15 @@
 //! candidate's skills, evidence, training, certificates, projects and work titles; never a
 //! name, contact, address, segments, age or the local id (operators see the local id too).
 //!
+//! Results include the shared profiles of other member nodes that this node holds, ranked
+//! with the local candidates by the same score (`index/remote.rs`); each result names its
+//! home community, and a remote one its profile id (what an introduction request names) and
+//! home node, with the blind fields its shared profile carries (read back from the feed).
+//!
 //! Every page of candidates shown to an employer is written to the audit
-//! ([`model::Shown`]) and made durable before the page is sent; `GET /api/v1/search/audit`
-//! lets the operator read it per opening, employer or candidate.
+//! ([`model::Shown`]: local ids, and remote profile ids) and made durable before the page is
+//! sent; `GET /api/v1/search/audit` lets the operator read it per opening, employer or
+//! candidate.
 
 use std::collections::HashMap;
 
@@ -25,12 +31,17 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ApiResult};
 use super::extract::{parse_query, split_paging, ApiPath, RawQuery};
 use super::{blocking, page_json, AppState, Route, OPERATOR, OPERATOR_EMPLOYER};
+use techhire_protocol::{RecordKind, SharedProfile};
+
 use crate::auth::{Caller, Role};
-use crate::index::{self, CandidateIndex, Hit, Results, Search, SkillFilter, MAX_SEARCH_SKILLS};
+use crate::federation;
+use crate::index::{
+    self, CandidateIndex, Hit, RemoteKey, Results, Search, SkillFilter, Subject, MAX_SEARCH_SKILLS,
+};
 use crate::matching::{self, Demand, Explanation, SkillKey, Supply};
 use crate::model::{
-    self, Assessment, Candidate, Evidence, Level, Opening, OpeningStatus, Program, Provider,
-    Recommendation, Record, RemotePreference, Shown, ShownFilter,
+    self, Assessment, Candidate, Community, Evidence, Level, Opening, OpeningStatus, Program,
+    Provider, Recommendation, Record, RemotePreference, Shown, ShownFilter,
 };
 use crate::pseudonym::Audience;
 use crate::skills::{Match, Taxonomy};
@@ -157,14 +168,28 @@ pub(super) struct CandidatePage {
 }
 
 /// A candidate as an employer sees them: no name, contact, address, segments, age or
-/// local id.
+/// local id. Either a candidate of this community or, with `profile` set, a shared profile
+/// of another member node.
 #[derive(Debug, Serialize, ToSchema)]
 pub(super) struct BlindCandidate {
-    /// A pseudonym made for the caller; give it to request an introduction.
+    /// For a candidate of this community, a pseudonym made for the caller; give it to
+    /// request an introduction. For a remote profile, its profile id (as in `profile`).
     pub(super) id: String,
     /// The local candidate id, for operators only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) candidate_id: Option<u64>,
+    /// A remote profile's id (32 hex digits): what an introduction request names. Absent
+    /// for a candidate of this community.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) profile: Option<String>,
+    /// The key of a remote profile's home node. Absent for a candidate of this community.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) home_node: Option<String>,
+    /// The community the candidate belongs to: this one, or a remote profile's.
+    pub(super) home_community: String,
+    /// That community's region, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) home_region: Option<String>,
     /// 0 to 10,000; see docs/matching.md.
     pub(super) score: u32,
     pub(super) explanation: Explanation,
@@ -377,10 +402,19 @@ async fn answer(
     if let Audience::Employer(employer_id) = audience {
         if !items.is_empty() {
             let shown: Vec<u64> = items.iter().filter_map(|b| b.candidate_id).collect();
+            let profiles: Vec<String> = items.iter().filter_map(|b| b.profile.clone()).collect();
             state
                 .store
                 .commit(|tx| {
-                    model::stage_shown(tx, Utc::now(), employer_id, opening_id, query, shown)
+                    model::stage_shown(
+                        tx,
+                        Utc::now(),
+                        employer_id,
+                        opening_id,
+                        query,
+                        shown,
+                        profiles,
+                    )
                 })
                 .await?;
         }
@@ -411,17 +445,36 @@ fn blind_page(
 ) -> ApiResult<Vec<BlindCandidate>> {
     let mut training: HashMap<u64, Option<BlindTraining>> = HashMap::new();
     let today = Utc::now().date_naive();
+    let now_ms = federation::now_ms();
+    let community = state.store.get_meta::<Community>("community")?;
+    let (home_community, home_region) = match community {
+        Some(c) => (c.name, c.region),
+        None => (String::new(), None),
+    };
     let mut out = Vec::with_capacity(hits.len());
     for hit in hits {
+        let id = match hit.subject {
+            Subject::Local(id) => id,
+            Subject::Remote(key) => {
+                // A profile superseded, withdrawn or expired since the query ran is left
+                // out, like a deleted candidate.
+                if let Some(view) = hit
+                    .seq
+                    .map(|seq| remote_profile(&state.store, &key, seq, now_ms))
+                    .transpose()?
+                    .flatten()
+                {
+                    out.push(blind_remote(&state.taxonomy, &key, view, hit.found));
+                }
+                continue;
+            }
+        };
         // A candidate deleted since the query ran is simply left out.
-        let Some(record) = state
-            .store
-            .get::<Record<Candidate>>(Table::Candidate, hit.id)?
-        else {
+        let Some(record) = state.store.get::<Record<Candidate>>(Table::Candidate, id)? else {
             continue;
         };
         let profile = &record.data.profile;
-        let assessments = assessments_of(&state.store, hit.id)?;
+        let assessments = assessments_of(&state.store, id)?;
         let program = match profile.program_id {
             Some(p) => match training.get(&p) {
                 Some(t) => t.as_ref().map(BlindTraining::clone_view),
@@ -435,8 +488,12 @@ fn blind_page(
             None => None,
         };
         out.push(BlindCandidate {
-            id: state.pseudonyms.encode(audience, hit.id),
-            candidate_id: Some(hit.id),
+            id: state.pseudonyms.encode(audience, id),
+            candidate_id: Some(id),
+            profile: None,
+            home_node: None,
+            home_community: home_community.clone(),
+            home_region: home_region.clone(),
             score: hit.found.score,
             vetting: hit.found.explanation.vetting.recommendation,
             explanation: hit.found.explanation,
@@ -492,6 +549,120 @@ fn blind_page(
         });
     }
     Ok(out)
+}
+
+/// The shared profile `key` as record `seq` of its origin's feed holds it; `None` if the
+/// feed no longer holds that record (a later version or the tombstone replaced it) or its
+/// consent has ended by `now_ms`.
+fn remote_profile(
+    store: &Store,
+    key: &RemoteKey,
+    seq: u64,
+    now_ms: u64,
+) -> ApiResult<Option<SharedProfile>> {
+    let found = federation::fetch(store, &key.origin, seq.saturating_sub(1), 1)?;
+    let Some(record) = found
+        .into_iter()
+        .next()
+        .filter(|r| r.seq() == seq && r.kind() == RecordKind::PROFILE)
+    else {
+        return Ok(None);
+    };
+    match SharedProfile::decode(record.payload()) {
+        Ok(p) if p.id == key.profile && p.expires_at_ms > now_ms => Ok(Some(p)),
+        Ok(_) => Ok(None),
+        Err(e) => {
+            // It was verified and decoded when stored and when indexed: say so, show the
+            // rest of the page.
+            tracing::error!(origin = %key.origin, seq, error = %e,
+                "a stored shared profile no longer decodes");
+            Ok(None)
+        }
+    }
+}
+
+/// A remote profile's blind view: what its shared profile carries (no vetting, no
+/// credential, assessments as a percent), skills named by this node's taxonomy where it
+/// knows the id.
+fn blind_remote(
+    taxonomy: &Taxonomy,
+    key: &RemoteKey,
+    p: SharedProfile,
+    found: matching::Match,
+) -> BlindCandidate {
+    let name = |id: &str| {
+        taxonomy
+            .get(id)
+            .map_or_else(|| id.to_owned(), |s| s.label.clone())
+    };
+    let profile_id = key.profile.to_string();
+    BlindCandidate {
+        id: profile_id.clone(),
+        candidate_id: None,
+        profile: Some(profile_id),
+        home_node: Some(key.origin.to_string()),
+        home_community: p.home_community,
+        home_region: Some(p.home_region),
+        score: found.score,
+        vetting: None,
+        explanation: found.explanation,
+        skills: p
+            .skills
+            .iter()
+            .filter_map(|s| {
+                Some(BlindSkill {
+                    skill: name(&s.skill_id),
+                    skill_id: Some(s.skill_id.clone()),
+                    level: index::level_of(s.level)?,
+                    evidence: index::evidence_of(s.evidence)?,
+                })
+            })
+            .collect(),
+        assessments: p
+            .assessments
+            .iter()
+            .map(|a| BlindAssessment {
+                skill: name(&a.skill_id),
+                instrument: a.instrument.clone(),
+                percent: u32::from(a.percent),
+                year: i32::from(a.year),
+            })
+            .collect(),
+        training: p.training.map(|t| BlindTraining {
+            program: t.program,
+            provider: t.provider,
+            credential: None,
+        }),
+        certificates: p
+            .certificates
+            .into_iter()
+            .map(|c| BlindCertificate {
+                name: c.name,
+                issuer: c.issuer,
+                year: c.year.map(i32::from),
+            })
+            .collect(),
+        projects: p
+            .projects
+            .into_iter()
+            .map(|pr| BlindProject {
+                name: pr.name,
+                description: (!pr.description.is_empty()).then_some(pr.description),
+                skills: pr.skills.iter().map(|s| name(s)).collect(),
+            })
+            .collect(),
+        work_history: p
+            .work
+            .into_iter()
+            .map(|w| BlindWork {
+                title: w.title,
+                months: u32::from(w.months),
+            })
+            .collect(),
+        desired_roles: p.desired_roles,
+        remote_preference: index::remote_of(p.remote),
+        willing_to_relocate: p.relocate,
+    }
 }
 
 impl BlindTraining {

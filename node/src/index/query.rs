@@ -13,7 +13,7 @@ use std::collections::BinaryHeap;
 
 use roaring::RoaringBitmap;
 
-use super::{class_parts, CandidateIndex, Entry, Inner, CLASSES};
+use super::{class_parts, CandidateIndex, Entry, Inner, Subject, CLASSES};
 use crate::matching::{
     self, claim_credit, share, vetting_points, Demand, Match, Requirement, SkillKey, Supply,
     MAX_SCORE, NICE_TO_HAVE_WEIGHT, REQUIRED_WEIGHT,
@@ -66,8 +66,21 @@ impl Search {
 /// One candidate in a result, with the score's explanation.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub id: u64,
+    pub subject: Subject,
+    /// For a remote profile, the sequence of the feed record it was indexed from: where to
+    /// read the profile to show it.
+    pub seq: Option<u64>,
     pub found: Match,
+}
+
+impl Hit {
+    /// The local candidate id, for a local candidate.
+    pub fn local_id(&self) -> Option<u64> {
+        match self.subject {
+            Subject::Local(id) => Some(id),
+            Subject::Remote(_) => None,
+        }
+    }
 }
 
 /// The best candidates of a query, best first, and how many candidates qualified in all.
@@ -252,6 +265,7 @@ impl CandidateIndex {
     /// The best `top` searchable candidates holding every skill of `search`, best first.
     pub fn search(&self, search: &Search, top: usize) -> Results {
         let demand = search.demand();
+        self.expire(crate::federation::now_ms());
         let inner = self.read();
         let compiled = Compiled::new(&inner, &demand);
         let mut best = TopK::new(top);
@@ -263,7 +277,7 @@ impl CandidateIndex {
             let scratch = &mut *cell.borrow_mut();
             let buckets = empty_buckets(&mut scratch.buckets, CLASSES);
             for id in &pool {
-                buckets[usize::from(inner.classes[id as usize])].push(id);
+                buckets[inner.class(id)].push(id);
             }
             // Remote-only searches leave out those who want on-site work only.
             if search.remote {
@@ -284,6 +298,7 @@ impl CandidateIndex {
     /// holding at least one required skill are considered (or one nice-to-have skill if
     /// none is required; everyone searchable if no skill is named at all).
     pub fn matches(&self, demand: &Demand, top: usize) -> Results {
+        self.expire(crate::federation::now_ms());
         let inner = self.read();
         let compiled = Compiled::new(&inner, demand);
         let mut best = TopK::new(top);
@@ -305,24 +320,24 @@ impl CandidateIndex {
         // class, and score the buckets with the highest bounds first.
         SCRATCH.with(|cell| {
             let Scratch { counts, buckets } = &mut *cell.borrow_mut();
-            if counts.len() < inner.entries.len() {
-                counts.resize(inner.entries.len(), 0);
+            if counts.len() < inner.dense_len() {
+                counts.resize(inner.dense_len(), 0);
             }
             for &slot in &required {
                 for id in &inner.postings[slot as usize] {
-                    let c = &mut counts[id as usize];
+                    let c = &mut counts[inner.dense(id)];
                     *c = c.saturating_add(1);
                 }
             }
             let buckets = empty_buckets(buckets, (required.len() + 1) * CLASSES);
             for id in &pool {
-                let held = usize::from(counts[id as usize]).min(required.len());
-                let class = usize::from(inner.classes[id as usize]);
+                let held = usize::from(counts[inner.dense(id)]).min(required.len());
+                let class = inner.class(id);
                 buckets[held * CLASSES + class].push(id);
             }
             for &slot in &required {
                 for id in &inner.postings[slot as usize] {
-                    counts[id as usize] = 0;
+                    counts[inner.dense(id)] = 0;
                 }
             }
             let bounds = |i: usize| compiled.upper_bound(i / CLASSES, i % CLASSES);
@@ -353,7 +368,7 @@ fn rank_buckets(
             break;
         }
         for &id in &buckets[i] {
-            if let Some(e) = inner.entries.get(id as usize).and_then(Option::as_ref) {
+            if let Some(e) = inner.entry(id) {
                 best.offer(compiled.score(e), id);
             }
         }
@@ -400,15 +415,11 @@ fn qualified(inner: &Inner, search: &Search) -> Option<RoaringBitmap> {
     for (slot, min_level) in both {
         let suspects = &pool & &inner.graded[slot as usize].several;
         for id in &suspects {
-            let holds = inner
-                .entries
-                .get(id as usize)
-                .and_then(Option::as_ref)
-                .is_some_and(|e| {
-                    e.claims.iter().any(|c| {
-                        c.slot == slot && c.level >= min_level && c.evidence >= min_evidence
-                    })
-                });
+            let holds = inner.entry(id).is_some_and(|e| {
+                e.claims
+                    .iter()
+                    .any(|c| c.slot == slot && c.level >= min_level && c.evidence >= min_evidence)
+            });
             if !holds {
                 pool.remove(id);
             }
@@ -430,11 +441,17 @@ fn explain(inner: &Inner, compiled: &Compiled<'_>, best: TopK, total: u64) -> Re
         .into_sorted()
         .into_iter()
         .filter_map(|(quick, id)| {
-            let e = inner.entries.get(id as usize)?.as_ref()?;
+            let e = inner.entry(id)?;
+            let subject = inner.subject(id)?;
             let found = matching::score(compiled.demand, &inner.supply(e));
             debug_assert_eq!(found.score, quick, "index and matching scores disagree");
+            let seq = match subject {
+                Subject::Local(_) => None,
+                Subject::Remote(key) => inner.remote_seq(&key),
+            };
             Some(Hit {
-                id: u64::from(id),
+                subject,
+                seq,
                 found,
             })
         })

@@ -24,7 +24,7 @@ use techhire_protocol::suppression::{self, Group, Plan, PlanError, Raw};
 use techhire_protocol::{Cell, DecodeError, MetricReport, Period, Value};
 
 use crate::model::{
-    Community, Evidence, GoalMetric, OpeningStatus, OutreachChannel, ProviderKind,
+    Community, Direction, Evidence, GoalMetric, OpeningStatus, OutreachChannel, ProviderKind,
     RetentionQuarter, Segment, Stage,
 };
 use crate::store::{Store, StoreError, Table, MAX_SCAN};
@@ -549,6 +549,20 @@ struct CommitmentRow {
     signed_on: Month,
 }
 
+/// An introduction, for `hired_from_other_communities`: only its federated part.
+#[derive(Deserialize)]
+struct IntroductionRow {
+    #[serde(default)]
+    remote: Option<RemoteIntroRow>,
+}
+
+#[derive(Deserialize)]
+struct RemoteIntroRow {
+    direction: Direction,
+    #[serde(default)]
+    placed: Option<Month>,
+}
+
 #[derive(Deserialize)]
 struct OutreachRow {
     channel: OutreachChannel,
@@ -610,6 +624,8 @@ struct OtherScan {
     demanded: BTreeMap<String, Months>,
     demanded_total: Months,
     outreach: [Months; 8],
+    /// This community's employers' hires of other nodes' candidates, by start month.
+    hired_remote: Months,
 }
 
 struct Scans {
@@ -856,6 +872,19 @@ fn scan_other(store: &Store, year: u16) -> Result<OtherScan, ComputeError> {
             };
             for n in &mut months[from as usize..until as usize] {
                 *n += 1;
+            }
+        }
+    }
+    for row in store.scan::<IntroductionRow>(Table::Introduction) {
+        let (_, i) = row?;
+        // Only outgoing ones: the home community counts its own candidate in `placed`.
+        if let Some(RemoteIntroRow {
+            direction: Direction::Outgoing,
+            placed: Some(month),
+        }) = i.remote
+        {
+            if let Some(m) = month.slot(year) {
+                out.hired_remote[m] += 1;
             }
         }
     }
@@ -1269,6 +1298,10 @@ fn build_series(scans: &Scans, community: &Community, year: u16) -> Figures {
         f.people(metric, "status", "employed", &employed);
         f.people(metric, "status", "not_employed", &not_employed);
     }
+
+    // Never added into `placed` (nor by the national view): the person is counted there by
+    // their home community.
+    f.people("hired_from_other_communities", "", "", &o.hired_remote);
 
     let reached = std::array::from_fn(|m| o.outreach.iter().map(|c| c[m]).sum());
     f.people("outreach.reached", "", "", &reached);

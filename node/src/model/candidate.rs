@@ -189,11 +189,15 @@ pub struct StageInput {
     pub note: Option<String>,
 }
 
-/// Consent to share the profile (never the personal data) with other member nodes.
+/// Consent to share the profile (never the personal data) with other member nodes. While
+/// it is in force (and the candidate is searchable), the node publishes a shared profile
+/// (`crate::sharing`); it lapses `profiles.expiry_days` after `given_at`, and recording
+/// consent again renews it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Consent {
     pub policy_version: String,
     pub scope: ConsentScope,
+    /// When the consent was given or last renewed.
     pub given_at: DateTime<Utc>,
     #[serde(default)]
     pub withdrawn_at: Option<DateTime<Utc>>,
@@ -385,9 +389,27 @@ impl ConsentInput {
                     "must name at least one region",
                 ));
             }
-            items(&format!("{prefix}scope.regions"), regions, 60)?;
+            // The shared profile carries the scope as it is (protocol limits: 20 regions of
+            // 1 to 64 bytes), so a consent that could not be published is refused here.
+            items(
+                &format!("{prefix}scope.regions"),
+                regions,
+                techhire_protocol::profile::MAX_SCOPE_REGIONS,
+            )?;
             for (i, r) in regions.iter().enumerate() {
-                text(&format!("{prefix}scope.regions[{i}]"), r, 64)?;
+                let field = format!("{prefix}scope.regions[{i}]");
+                text(
+                    &field,
+                    r,
+                    techhire_protocol::profile::MAX_PROFILE_REGION_BYTES,
+                )?;
+                if r.len() > techhire_protocol::profile::MAX_PROFILE_REGION_BYTES || r.trim() != r {
+                    return Err(FieldError::new(
+                        field,
+                        "must be a region name as in membership certificates: at most 64 \
+                         bytes, no leading or trailing spaces",
+                    ));
+                }
             }
         }
         Ok(())

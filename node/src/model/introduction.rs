@@ -9,7 +9,14 @@
 //! This module holds the record, the request bodies and the rules that need the store
 //! (which candidates can be introduced, one open request at a time, the stage change on
 //! acceptance). Who may ask for what, and how pseudonyms are read, is the HTTP layer's
-//! business. The cross-region flow (a later issue) will create the same records.
+//! business.
+//!
+//! Across the federation (`federation/direct.rs`) the same record is kept at both ends,
+//! with [`RemoteIntroduction`] saying which end this is: the *requesting* node stores an
+//! outgoing introduction for its employer (no local candidate: a shared profile of another
+//! node), the candidate's *home* node an incoming one for its candidate (no local employer:
+//! the requesting community and employer are named in it). Each is the audit trail of its
+//! node: who asked, when, for which opening, the outcome and when.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,15 +25,23 @@ use utoipa::{IntoParams, ToSchema};
 use super::candidate::{Candidate, Stage, StageChange};
 use super::common::{opt_text, text, FieldError, Record, MAX_NOTE};
 use super::opening::Opening;
+use crate::federation::direct;
 use crate::store::{StoreError, Table, WriteTx};
+use techhire_protocol::{
+    AnswerOutcome, DirectMessage, IntroAnswer, IntroRequest, OpeningRef, PlacementNotice,
+    ProfileId, PublicKey, RefusalReason, RequestId,
+};
 
 /// A stored introduction request and, once decided, its outcome.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Introduction {
-    pub employer_id: u64,
+    /// The local employer; `None` for a request that came from another node (the employer
+    /// is named in `remote`).
+    pub employer_id: Option<u64>,
     /// The local candidate id: shown to operators only. Employers know the candidate by
-    /// the pseudonym their results showed.
-    pub candidate_id: u64,
+    /// the pseudonym their results showed. `None` for a request to another node's
+    /// candidate (the shared profile is named in `remote`).
+    pub candidate_id: Option<u64>,
     /// The opening the employer has in mind, if any.
     #[serde(default)]
     pub opening_id: Option<u64>,
@@ -40,9 +55,80 @@ pub struct Introduction {
     /// The operator's note on the outcome.
     #[serde(default)]
     pub outcome_note: Option<String>,
-    /// When the request was accepted, declined or withdrawn.
+    /// When the request was accepted, declined, withdrawn, refused or expired.
     #[serde(default)]
     pub decided_at: Option<DateTime<Utc>>,
+    /// For an introduction across the federation: the other node and what travelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteIntroduction>,
+}
+
+/// Which end of a federated introduction this node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// This node's employer asked for another node's candidate.
+    Outgoing,
+    /// Another node's employer asked for this node's candidate.
+    Incoming,
+}
+
+/// The federated part of an introduction.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RemoteIntroduction {
+    pub direction: Direction,
+    /// The request's id (32 hex digits), the same at both nodes.
+    pub request_id: String,
+    /// The other node's key (hex): the home node of an outgoing request, the requesting
+    /// node of an incoming one.
+    pub node: String,
+    /// The other node's community.
+    pub community: String,
+    /// The shared profile asked for (32 hex digits).
+    pub profile: String,
+    /// The requesting employer's name (incoming; outgoing ones have `employer_id`).
+    #[serde(default)]
+    pub employer_name: Option<String>,
+    /// The opening's title and SOC code as they travelled.
+    #[serde(default)]
+    pub opening_title: Option<String>,
+    #[serde(default)]
+    pub opening_soc: Option<String>,
+    /// Outgoing: when the request lapses without an answer.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Outgoing, once accepted: the contact details the candidate chose to share. Personal
+    /// data: shown to the employer that asked and to operators only.
+    #[serde(default)]
+    pub contact: Option<SharedContact>,
+    /// Incoming, once accepted: which details were sent.
+    #[serde(default)]
+    pub shared: Vec<ContactField>,
+    /// Why the home node refused the request (`profile_withdrawn`, `unknown_profile`,
+    /// `candidate_unavailable`).
+    #[serde(default)]
+    pub refusal: Option<String>,
+    /// The month (`YYYY-MM`) the candidate started a job through this introduction: at the
+    /// home node when it recorded the placement, at the requesting node when told.
+    #[serde(default)]
+    pub placed: Option<String>,
+}
+
+/// Contact details as a candidate chose to share them with another node's employer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SharedContact {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A contact detail a candidate may share on accepting a federated introduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactField {
+    Name,
+    Email,
+    Phone,
 }
 
 /// Who made the request: the employer itself, or the operator recording it for them.
@@ -51,6 +137,8 @@ pub struct Introduction {
 pub enum RequestedBy {
     Operator,
     Employer,
+    /// An employer of another node, through that node (`remote` names both).
+    OtherNode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -63,6 +151,11 @@ pub enum IntroductionStatus {
     Declined,
     /// Called off by the employer or the operator before an outcome.
     Withdrawn,
+    /// The candidate's home node refused the request without asking the candidate
+    /// (`remote.refusal` says why).
+    Refused,
+    /// No answer in time (the requesting node's timeout), or closed by the home node.
+    Expired,
 }
 
 /// What an introduction request is made from.
@@ -86,6 +179,10 @@ pub struct IntroductionRequest {
     /// One of that employer's openings.
     #[serde(default)]
     pub opening_id: Option<u64>,
+    /// Instead of a candidate: another node's shared profile (32 hex digits, as search
+    /// results show it); the request goes to the profile's home node.
+    #[serde(default)]
+    pub profile: Option<String>,
     pub message: String,
 }
 
@@ -97,6 +194,10 @@ pub struct OutcomeInput {
     /// Shown to the employer only if the outcome is `accepted`.
     #[serde(default)]
     pub note: Option<String>,
+    /// For a request from another node, on acceptance: the contact details the candidate
+    /// chose to send (default all three; those the personal record lacks are left out).
+    #[serde(default)]
+    pub share: Option<Vec<ContactField>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -148,6 +249,12 @@ pub enum IntroductionError {
     NotOpen(IntroductionStatus),
     #[error("{}: {}", .0.field, .0.reason)]
     Invalid(FieldError),
+    /// The outcome of a request to another node's candidate is that node's to record.
+    #[error("the candidate's home node decides this introduction")]
+    DecidedElsewhere,
+    /// An acceptance of a federated request would share no contact detail.
+    #[error("nothing to share")]
+    NothingToShare,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -175,8 +282,8 @@ impl Introduction {
     /// HTTP layer holds).
     pub fn matches(&self, f: &IntroductionFilter) -> bool {
         f.status.is_none_or(|s| s == self.status)
-            && f.employer_id.is_none_or(|e| e == self.employer_id)
-            && f.candidate_id.is_none_or(|c| c == self.candidate_id)
+            && f.employer_id.is_none_or(|e| Some(e) == self.employer_id)
+            && f.candidate_id.is_none_or(|c| Some(c) == self.candidate_id)
             && f.opening_id.is_none_or(|o| Some(o) == self.opening_id)
     }
 }
@@ -248,7 +355,7 @@ pub fn stage_introduction(
         };
         let o = &other.data;
         if o.status == IntroductionStatus::Requested
-            && o.employer_id == new.employer_id
+            && o.employer_id == Some(new.employer_id)
             && o.opening_id == new.opening_id
         {
             return Err(IntroductionError::AlreadyRequested(id));
@@ -261,8 +368,8 @@ pub fn stage_introduction(
         created_at: now,
         updated_at: now,
         data: Introduction {
-            employer_id: new.employer_id,
-            candidate_id: new.candidate_id,
+            employer_id: Some(new.employer_id),
+            candidate_id: Some(new.candidate_id),
             opening_id: new.opening_id,
             message: new.message,
             requested_at: now,
@@ -270,6 +377,7 @@ pub fn stage_introduction(
             status: IntroductionStatus::Requested,
             outcome_note: None,
             decided_at: None,
+            remote: None,
         },
     };
     tx.put(Table::Introduction, id, &record)?;
@@ -287,12 +395,18 @@ pub fn stage_outcome(
     if record.data.status != IntroductionStatus::Requested {
         return Err(IntroductionError::NotOpen(record.data.status));
     }
+    if is_outgoing(&record.data) {
+        return Err(IntroductionError::DecidedElsewhere);
+    }
     let status = match input.outcome {
         Outcome::Accepted => IntroductionStatus::Accepted,
         Outcome::Declined => IntroductionStatus::Declined,
     };
     if status == IntroductionStatus::Accepted {
-        let candidate_id = record.data.candidate_id;
+        let candidate_id = record
+            .data
+            .candidate_id
+            .ok_or(IntroductionError::UnknownCandidate)?;
         let mut c = tx
             .get::<Record<Candidate>>(Table::Candidate, candidate_id)?
             .ok_or(IntroductionError::UnknownCandidate)?;
@@ -315,6 +429,50 @@ pub fn stage_outcome(
             tx.put(Table::Candidate, candidate_id, &c)?;
         }
     }
+    if let Some(remote) = record.data.remote.as_mut() {
+        // The answer goes back to the requesting node in the same write, so an outcome is
+        // never recorded without it (delivery is retried until acknowledged).
+        let outcome = match status {
+            IntroductionStatus::Accepted => {
+                let chosen = input.share.clone().unwrap_or_else(|| {
+                    vec![ContactField::Name, ContactField::Email, ContactField::Phone]
+                });
+                let candidate_id = record
+                    .data
+                    .candidate_id
+                    .ok_or(IntroductionError::UnknownCandidate)?;
+                let personal = tx
+                    .get::<super::Personal>(Table::CandidatePersonal, candidate_id)?
+                    .ok_or(IntroductionError::UnknownCandidate)?;
+                let pick = |f: ContactField, v: Option<String>| v.filter(|_| chosen.contains(&f));
+                let contact = techhire_protocol::Contact {
+                    name: pick(ContactField::Name, Some(personal.name)),
+                    email: pick(ContactField::Email, Some(personal.email)),
+                    phone: pick(ContactField::Phone, personal.phone),
+                };
+                remote.shared = [
+                    (ContactField::Name, contact.name.is_some()),
+                    (ContactField::Email, contact.email.is_some()),
+                    (ContactField::Phone, contact.phone.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(f, sent)| sent.then_some(f))
+                .collect();
+                if remote.shared.is_empty() {
+                    return Err(IntroductionError::NothingToShare);
+                }
+                AnswerOutcome::Accepted(contact)
+            }
+            _ => AnswerOutcome::Declined,
+        };
+        let answer = IntroAnswer {
+            id: request_id(remote)?,
+            outcome,
+            note: input.note.clone(),
+            decided_at_ms: ms(now),
+        };
+        direct::stage_send(tx, &node_key(remote)?, &DirectMessage::Answer(answer))?;
+    }
     record.data.status = status;
     record.data.outcome_note = input.note;
     record.data.decided_at = Some(now);
@@ -332,9 +490,480 @@ pub fn stage_withdrawal(
     if record.data.status != IntroductionStatus::Requested {
         return Err(IntroductionError::NotOpen(record.data.status));
     }
+    if let Some(remote) = record.data.remote.as_ref() {
+        if remote.direction == Direction::Incoming {
+            // The requesting node is told the request was closed without an answer.
+            let answer = IntroAnswer {
+                id: request_id(remote)?,
+                outcome: AnswerOutcome::Expired,
+                note: None,
+                decided_at_ms: ms(now),
+            };
+            direct::stage_send(tx, &node_key(remote)?, &DirectMessage::Answer(answer))?;
+        }
+    }
     record.data.status = IntroductionStatus::Withdrawn;
     record.data.decided_at = Some(now);
     record.updated_at = now;
     tx.put(Table::Introduction, record.id, record)?;
     Ok(())
+}
+
+/// Whether the introduction is this node's request to another node's candidate.
+pub fn is_outgoing(i: &Introduction) -> bool {
+    i.remote
+        .as_ref()
+        .is_some_and(|r| r.direction == Direction::Outgoing)
+}
+
+/// Whether the introduction is another node's request for this node's candidate.
+pub fn is_incoming(i: &Introduction) -> bool {
+    i.remote
+        .as_ref()
+        .is_some_and(|r| r.direction == Direction::Incoming)
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt {
+        key: "introduction".into(),
+        reason: format!("a federated introduction holds a bad {what}"),
+    }
+}
+
+fn request_id(remote: &RemoteIntroduction) -> Result<RequestId, StoreError> {
+    remote.request_id.parse().map_err(|_| corrupt("request id"))
+}
+
+fn node_key(remote: &RemoteIntroduction) -> Result<PublicKey, StoreError> {
+    remote.node.parse().map_err(|_| corrupt("node key"))
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+fn ms(t: DateTime<Utc>) -> u64 {
+    u64::try_from(t.timestamp_millis()).unwrap_or(0)
+}
+
+fn from_ms(ms: u64) -> DateTime<Utc> {
+    i64::try_from(ms)
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_default()
+}
+
+/// A request to another node's candidate, resolved to what the requesting node knows.
+#[derive(Debug, Clone)]
+pub struct NewOutgoing {
+    pub employer_id: u64,
+    pub opening_id: Option<u64>,
+    pub message: String,
+    pub requested_by: RequestedBy,
+    pub profile: ProfileId,
+    /// The profile's home node (its origin) and community.
+    pub home: PublicKey,
+    pub home_community: String,
+    /// This node's community, as its certificate names it.
+    pub own_community: String,
+    /// When the request lapses without an answer.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stages an outgoing request: the same employer and opening checks as a local one, one
+/// open request per employer, profile and opening, and the signed request queued for the
+/// home node in the same write.
+pub fn stage_outgoing(
+    tx: &mut WriteTx<'_>,
+    new: NewOutgoing,
+    now: DateTime<Utc>,
+) -> Result<Record<Introduction>, IntroductionError> {
+    let Some(employer) = tx.get::<Record<super::Employer>>(Table::Employer, new.employer_id)?
+    else {
+        return Err(FieldError::new(
+            "employer_id",
+            format!("no employer with id {}", new.employer_id),
+        )
+        .into());
+    };
+    let mut refs = vec![(Table::Employer, new.employer_id)];
+    let mut opening = None;
+    if let Some(opening_id) = new.opening_id {
+        match tx.get::<Record<Opening>>(Table::Opening, opening_id)? {
+            Some(o) if o.data.employer_id == new.employer_id => {
+                opening = Some(OpeningRef {
+                    title: o.data.title,
+                    soc: Some(o.data.soc_code).filter(|s| techhire_protocol::is_soc_code(s)),
+                })
+            }
+            _ => {
+                return Err(FieldError::new(
+                    "opening_id",
+                    format!(
+                        "employer {} has no opening with id {opening_id}",
+                        new.employer_id
+                    ),
+                )
+                .into())
+            }
+        }
+        refs.push((Table::Opening, opening_id));
+    }
+    let profile = new.profile.to_string();
+    // The employer's reverse references list its introductions.
+    for (table, id) in tx.referrers(Table::Employer, new.employer_id)? {
+        if table != Table::Introduction {
+            continue;
+        }
+        let Some(other) = tx.get::<Record<Introduction>>(Table::Introduction, id)? else {
+            continue;
+        };
+        let o = &other.data;
+        if o.status == IntroductionStatus::Requested
+            && o.opening_id == new.opening_id
+            && o.remote.as_ref().is_some_and(|r| r.profile == profile)
+        {
+            return Err(IntroductionError::AlreadyRequested(id));
+        }
+    }
+    let request = IntroRequest {
+        id: RequestId::random(),
+        profile: new.profile,
+        community: new.own_community,
+        employer: employer.data.name,
+        opening: opening.clone(),
+        message: new.message.clone(),
+        requested_at_ms: ms(now),
+    };
+    let id = tx.next_id(Table::Introduction)?;
+    tx.set_refs(Table::Introduction, id, &refs)?;
+    direct::stage_send(tx, &new.home, &DirectMessage::Request(request.clone()))?;
+    direct::index_outgoing(tx, &request.id, id);
+    let record = Record {
+        id,
+        created_at: now,
+        updated_at: now,
+        data: Introduction {
+            employer_id: Some(new.employer_id),
+            candidate_id: None,
+            opening_id: new.opening_id,
+            message: new.message,
+            requested_at: now,
+            requested_by: new.requested_by,
+            status: IntroductionStatus::Requested,
+            outcome_note: None,
+            decided_at: None,
+            remote: Some(RemoteIntroduction {
+                direction: Direction::Outgoing,
+                request_id: request.id.to_string(),
+                node: new.home.to_string(),
+                community: new.home_community,
+                profile,
+                employer_name: None,
+                opening_title: opening.as_ref().map(|o| o.title.clone()),
+                opening_soc: opening.and_then(|o| o.soc),
+                expires_at: Some(new.expires_at),
+                contact: None,
+                shared: Vec::new(),
+                refusal: None,
+                placed: None,
+            }),
+        },
+    };
+    tx.put(Table::Introduction, id, &record)?;
+    Ok(record)
+}
+
+/// What became of a request that arrived from another node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Incoming {
+    /// Stored for the operator's queue as this introduction.
+    Stored(u64),
+    /// Already stored (a retry whose acknowledgement was lost).
+    Duplicate(u64),
+    /// Refused at once; the refusal is queued for the requesting node.
+    Refused(RefusalReason),
+}
+
+/// Stages a request from node `from` for local candidate `candidate` (`None`: no live
+/// profile has the id; `withdrawn` says whether this node ever published it). A refusal
+/// stores nothing but the answer queued for `from`.
+pub fn stage_incoming(
+    tx: &mut WriteTx<'_>,
+    from: &PublicKey,
+    request: &IntroRequest,
+    candidate: Option<u64>,
+    withdrawn: bool,
+    now: DateTime<Utc>,
+) -> Result<Incoming, IntroductionError> {
+    if let Some(id) = direct::incoming(tx, from, &request.id)? {
+        return Ok(Incoming::Duplicate(id));
+    }
+    let refuse = |tx: &mut WriteTx<'_>, reason| -> Result<Incoming, IntroductionError> {
+        let answer = IntroAnswer {
+            id: request.id,
+            outcome: AnswerOutcome::Refused(reason),
+            note: None,
+            decided_at_ms: ms(now),
+        };
+        direct::stage_send(tx, from, &DirectMessage::Answer(answer))?;
+        Ok(Incoming::Refused(reason))
+    };
+    let candidate = match candidate {
+        Some(c) => tx.get::<Record<Candidate>>(Table::Candidate, c)?,
+        None => None,
+    };
+    let Some(candidate) = candidate else {
+        let reason = if withdrawn {
+            RefusalReason::ProfileWithdrawn
+        } else {
+            RefusalReason::UnknownProfile
+        };
+        return refuse(tx, reason);
+    };
+    if !open_to_introductions(candidate.data.stage) {
+        return refuse(tx, RefusalReason::CandidateUnavailable);
+    }
+    let id = tx.next_id(Table::Introduction)?;
+    tx.set_refs(Table::Introduction, id, &[(Table::Candidate, candidate.id)])?;
+    direct::index_incoming(tx, from, &request.id, id);
+    let record = Record {
+        id,
+        created_at: now,
+        updated_at: now,
+        data: Introduction {
+            employer_id: None,
+            candidate_id: Some(candidate.id),
+            opening_id: None,
+            message: request.message.clone(),
+            requested_at: from_ms(request.requested_at_ms),
+            requested_by: RequestedBy::OtherNode,
+            status: IntroductionStatus::Requested,
+            outcome_note: None,
+            decided_at: None,
+            remote: Some(RemoteIntroduction {
+                direction: Direction::Incoming,
+                request_id: request.id.to_string(),
+                node: from.to_string(),
+                community: request.community.clone(),
+                profile: request.profile.to_string(),
+                employer_name: Some(request.employer.clone()),
+                opening_title: request.opening.as_ref().map(|o| o.title.clone()),
+                opening_soc: request.opening.as_ref().and_then(|o| o.soc.clone()),
+                expires_at: None,
+                contact: None,
+                shared: Vec::new(),
+                refusal: None,
+                placed: None,
+            }),
+        },
+    };
+    tx.put(Table::Introduction, id, &record)?;
+    Ok(Incoming::Stored(id))
+}
+
+/// What became of an answer or notice from another node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Recorded on this introduction.
+    Done(u64),
+    /// Already recorded, or the request was closed here first (withdrawn or timed out):
+    /// acknowledged, nothing changes.
+    Duplicate,
+    /// Names no request this node sent to that node.
+    UnknownRequest,
+    /// A placement notice for a request whose answer has not arrived yet: offer it again.
+    NotYet,
+}
+
+/// The outgoing introduction that `from` may answer for `id`.
+fn outgoing_from(
+    tx: &WriteTx<'_>,
+    from: &PublicKey,
+    id: &RequestId,
+) -> Result<Option<Record<Introduction>>, StoreError> {
+    let Some(intro) = direct::outgoing(tx, id)? else {
+        return Ok(None);
+    };
+    let from = from.to_string();
+    Ok(tx
+        .get::<Record<Introduction>>(Table::Introduction, intro)?
+        .filter(|r| {
+            r.data
+                .remote
+                .as_ref()
+                .is_some_and(|m| m.direction == Direction::Outgoing && m.node == from)
+        }))
+}
+
+/// Records the home node's answer on the outgoing introduction it names. An answer after
+/// the request timed out or was withdrawn here changes nothing: the employer must not get
+/// contact details for a request it no longer has open.
+pub fn apply_answer(
+    tx: &mut WriteTx<'_>,
+    from: &PublicKey,
+    answer: &IntroAnswer,
+    now: DateTime<Utc>,
+) -> Result<Applied, StoreError> {
+    let Some(mut record) = outgoing_from(tx, from, &answer.id)? else {
+        return Ok(Applied::UnknownRequest);
+    };
+    if record.data.status != IntroductionStatus::Requested {
+        return Ok(Applied::Duplicate);
+    }
+    let Some(remote) = record.data.remote.as_mut() else {
+        return Ok(Applied::UnknownRequest);
+    };
+    if remote.expires_at.is_some_and(|e| e <= now) {
+        record.data.status = IntroductionStatus::Expired;
+    } else {
+        record.data.status = match &answer.outcome {
+            AnswerOutcome::Accepted(c) => {
+                remote.contact = Some(SharedContact {
+                    name: c.name.clone(),
+                    email: c.email.clone(),
+                    phone: c.phone.clone(),
+                });
+                record.data.outcome_note = answer.note.clone();
+                IntroductionStatus::Accepted
+            }
+            AnswerOutcome::Declined => IntroductionStatus::Declined,
+            AnswerOutcome::Refused(reason) => {
+                remote.refusal = Some(reason.as_str().to_owned());
+                IntroductionStatus::Refused
+            }
+            AnswerOutcome::Expired => IntroductionStatus::Expired,
+        };
+    }
+    record.data.decided_at = Some(now);
+    record.updated_at = now;
+    tx.put(Table::Introduction, record.id, &record)?;
+    Ok(Applied::Done(record.id))
+}
+
+/// Marks the outgoing introduction a placement notice names as placed (the month the job
+/// started), once.
+pub fn apply_notice(
+    tx: &mut WriteTx<'_>,
+    from: &PublicKey,
+    notice: &PlacementNotice,
+    now: DateTime<Utc>,
+) -> Result<Applied, StoreError> {
+    let Some(mut record) = outgoing_from(tx, from, &notice.id)? else {
+        return Ok(Applied::UnknownRequest);
+    };
+    if record.data.status == IntroductionStatus::Requested {
+        return Ok(Applied::NotYet);
+    }
+    let Some(remote) = record.data.remote.as_mut() else {
+        return Ok(Applied::UnknownRequest);
+    };
+    if remote.placed.is_some() {
+        return Ok(Applied::Duplicate);
+    }
+    remote.placed = Some(format!("{:04}-{:02}", notice.year, notice.month));
+    record.updated_at = now;
+    tx.put(Table::Introduction, record.id, &record)?;
+    Ok(Applied::Done(record.id))
+}
+
+/// Marks an outgoing request that is still open past its deadline as expired; `false` if
+/// there was nothing to do.
+pub fn stage_expiry(tx: &mut WriteTx<'_>, id: u64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let Some(mut record) = tx.get::<Record<Introduction>>(Table::Introduction, id)? else {
+        return Ok(false);
+    };
+    let overdue = record
+        .data
+        .remote
+        .as_ref()
+        .and_then(|r| r.expires_at)
+        .is_some_and(|e| e <= now);
+    if record.data.status != IntroductionStatus::Requested || !overdue {
+        return Ok(false);
+    }
+    record.data.status = IntroductionStatus::Expired;
+    record.data.decided_at = Some(now);
+    record.updated_at = now;
+    tx.put(Table::Introduction, id, &record)?;
+    Ok(true)
+}
+
+/// The incoming introduction a placement of `candidate_id` came through: `named` if the
+/// operator said which (it must be an accepted one from another node for that candidate),
+/// else the only such introduction, if there is exactly one.
+pub fn placed_through(
+    tx: &WriteTx<'_>,
+    candidate_id: u64,
+    named: Option<u64>,
+) -> Result<Option<Record<Introduction>>, PlacedThroughError> {
+    let fits = |r: &Record<Introduction>| {
+        r.data.candidate_id == Some(candidate_id)
+            && r.data.status == IntroductionStatus::Accepted
+            && is_incoming(&r.data)
+    };
+    if let Some(id) = named {
+        return match tx.get::<Record<Introduction>>(Table::Introduction, id)? {
+            Some(r) if fits(&r) => Ok(Some(r)),
+            _ => Err(PlacedThroughError::NotFit(id)),
+        };
+    }
+    let mut found = None;
+    for (table, id) in tx.referrers(Table::Candidate, candidate_id)? {
+        if table != Table::Introduction {
+            continue;
+        }
+        if let Some(r) = tx.get::<Record<Introduction>>(Table::Introduction, id)? {
+            if fits(&r) && r.data.remote.as_ref().is_some_and(|m| m.placed.is_none()) {
+                if found.is_some() {
+                    // Two communities could claim the hire: the operator names one.
+                    return Ok(None);
+                }
+                found = Some(r);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Why a placement cannot name an introduction.
+#[derive(Debug, thiserror::Error)]
+pub enum PlacedThroughError {
+    #[error(
+        "introduction {0} is not an accepted introduction from another node for this candidate"
+    )]
+    NotFit(u64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Marks an incoming introduction placed (the month the job starts) and queues the
+/// placement notice for the requesting node, in the caller's write.
+pub fn stage_placement_notice(
+    tx: &mut WriteTx<'_>,
+    mut record: Record<Introduction>,
+    start: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    use chrono::Datelike;
+    let Some(remote) = record.data.remote.as_mut() else {
+        return Ok(());
+    };
+    if remote.placed.is_some() {
+        return Ok(());
+    }
+    let (year, month) = (
+        u16::try_from(start.year()).unwrap_or(0),
+        u8::try_from(start.month()).unwrap_or(0),
+    );
+    if !(2000..=2100).contains(&year) {
+        // No federated introduction predates 2000: nothing to credit.
+        return Ok(());
+    }
+    let notice = PlacementNotice {
+        id: request_id(remote)?,
+        year,
+        month,
+    };
+    direct::stage_send(tx, &node_key(remote)?, &DirectMessage::Placement(notice))?;
+    remote.placed = Some(format!("{year:04}-{month:02}"));
+    record.updated_at = now;
+    tx.put(Table::Introduction, record.id, &record)
 }

@@ -35,6 +35,12 @@ pub use introduction::{
     IntroductionError, IntroductionFilter, IntroductionRequest, IntroductionStatus,
     NewIntroduction, Outcome, OutcomeInput, RequestedBy,
 };
+// Introductions across the federation (`federation/direct.rs`).
+pub use introduction::{
+    apply_answer, apply_notice, is_incoming, is_outgoing, placed_through, stage_expiry,
+    stage_incoming, stage_outgoing, stage_placement_notice, Applied, ContactField, Direction,
+    Incoming, NewOutgoing, PlacedThroughError, RemoteIntroduction, SharedContact,
+};
 pub use opening::{Opening, OpeningFilter, OpeningStatus, RemotePolicy, SkillRequirement};
 pub use outreach::{Outreach, OutreachChannel, OutreachFilter};
 pub use placement::{Placement, PlacementFilter, RetentionCheck, RetentionQuarter};

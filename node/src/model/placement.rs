@@ -1,5 +1,10 @@
 //! Placements: who was hired where, at what wage, through which program, and whether they
 //! were still employed in the 2nd and 4th quarter after starting.
+//!
+//! A placement that came through an introduction from another node (named in
+//! `introduction_id`, or the candidate's only accepted one) also tells that node, so that
+//! its community can credit the hire as `hired_from_other_communities` without counting the
+//! person a second time (docs/metrics.md).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::candidate::{Candidate, Stage, StageChange};
 use super::common::{items, plausible_date, soc_code, FieldError, Record, Reference};
+use super::introduction::PlacedThroughError;
 use super::opening::Opening;
 use super::{CheckError, Resource};
 use crate::store::{Table, WriteTx};
@@ -26,6 +32,10 @@ pub struct Placement {
     pub program_id: Option<u64>,
     #[serde(default)]
     pub retention: Vec<RetentionCheck>,
+    /// The introduction from another node this hire came through, if any; when left out
+    /// and the candidate has exactly one accepted introduction from another node, that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introduction_id: Option<u64>,
 }
 
 /// A follow-up in the spirit of the WIOA employment-rate indicators.
@@ -129,6 +139,19 @@ impl Resource for Placement {
     }
 
     fn check_with(&self, tx: &WriteTx<'_>) -> Result<(), CheckError> {
+        if let Some(id) = self.introduction_id {
+            match super::placed_through(tx, self.candidate_id, Some(id)) {
+                Ok(_) => {}
+                Err(PlacedThroughError::NotFit(_)) => {
+                    return Err(FieldError::new(
+                        "introduction_id",
+                        format!("introduction {id} is not an accepted introduction from another node for candidate {}", self.candidate_id),
+                    )
+                    .into())
+                }
+                Err(PlacedThroughError::Store(e)) => return Err(e.into()),
+            }
+        }
         if let Some(opening_id) = self.opening_id {
             if let Some(o) = tx.get::<Record<Opening>>(Table::Opening, opening_id)? {
                 if o.data.employer_id != self.employer_id {
@@ -164,6 +187,21 @@ impl Resource for Placement {
                 c.updated_at = now;
                 tx.put(Table::Candidate, self.candidate_id, &c)?;
             }
+        }
+        // The requesting community is told in the same write (delivered at the next sync).
+        match super::placed_through(tx, self.candidate_id, self.introduction_id) {
+            Ok(Some(intro)) => {
+                super::stage_placement_notice(tx, intro, self.start_date, now)?;
+            }
+            Ok(None) => {}
+            Err(PlacedThroughError::NotFit(id)) => {
+                return Err(FieldError::new(
+                    "introduction_id",
+                    format!("introduction {id} is not an accepted introduction from another node"),
+                )
+                .into())
+            }
+            Err(PlacedThroughError::Store(e)) => return Err(e.into()),
         }
         Ok(())
     }

@@ -20,6 +20,9 @@ pub struct Shown {
     pub query: Option<String>,
     /// The candidates on the page, best first (local ids).
     pub candidates: Vec<u64>,
+    /// The remote shared profiles on the page, best first (profile ids, 32 hex digits).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -29,6 +32,8 @@ pub struct ShownFilter {
     pub employer_id: Option<u64>,
     /// Entries that showed this candidate.
     pub candidate_id: Option<u64>,
+    /// Entries that showed this remote shared profile (its id, 32 hex digits).
+    pub profile: Option<String>,
 }
 
 impl Shown {
@@ -36,6 +41,7 @@ impl Shown {
         f.opening_id.is_none_or(|o| Some(o) == self.opening_id)
             && f.employer_id.is_none_or(|e| e == self.employer_id)
             && f.candidate_id.is_none_or(|c| self.candidates.contains(&c))
+            && f.profile.as_ref().is_none_or(|p| self.profiles.contains(p))
     }
 }
 
@@ -56,6 +62,7 @@ pub fn stage_shown(
     opening_id: Option<u64>,
     query: Option<String>,
     candidates: Vec<u64>,
+    profiles: Vec<String>,
 ) -> Result<Shown, StoreError> {
     let id = tx.next_id(Table::Shown)?;
     let shown = Shown {
@@ -65,6 +72,7 @@ pub fn stage_shown(
         opening_id,
         query,
         candidates,
+        profiles,
     };
     tx.put(Table::Shown, id, &shown)?;
     if let Some(o) = opening_id {

@@ -91,10 +91,21 @@ pub enum Table {
     /// `FeedKey | origin | kind | record key` → the sequence of the latest record with that
     /// key, so that the one it supersedes can be compacted away.
     FeedKey = 43,
+    /// A candidate's shared profile (`sharing`): candidate id → its sharing state.
+    Sharing = 44,
+    /// `SharingByProfile | profile id (16 bytes)` → the candidate id, while the profile is live.
+    SharingByProfile = 45,
+    /// Direct messages of introductions waiting for the recipient's acknowledgement
+    /// (`federation/direct.rs`): `DirectOutbox | recipient key (32) | message id (u64 BE)` →
+    /// `kind (u16 BE) | payload`, signed when sent.
+    DirectOutbox = 46,
+    /// Introductions that cross the federation, by request id (`federation/direct.rs`):
+    /// `DirectIndex | tag | ...` → the local introduction id.
+    DirectIndex = 47,
 }
 
 impl Table {
-    const ALL: [Table; 26] = [
+    const ALL: [Table; 30] = [
         Table::Meta,
         Table::Counter,
         Table::Refs,
@@ -121,6 +132,10 @@ impl Table {
         Table::FeedHead,
         Table::Membership,
         Table::FeedKey,
+        Table::Sharing,
+        Table::SharingByProfile,
+        Table::DirectOutbox,
+        Table::DirectIndex,
     ];
 
     /// What a record of this table is called, for messages.
@@ -149,9 +164,13 @@ impl Table {
             | Table::TokenByHash
             | Table::ShownByOpening
             | Table::FeedHead
-            | Table::FeedKey => "index entry",
+            | Table::FeedKey
+            | Table::SharingByProfile
+            | Table::DirectIndex => "index entry",
+            Table::DirectOutbox => "outgoing direct message",
             Table::Feed => "federation record",
             Table::Membership => "membership record",
+            Table::Sharing => "profile sharing state",
         }
     }
 

@@ -284,6 +284,8 @@ fn designed_access(method: &Method, path: &str) -> Option<Vec<Role>> {
         "skills" => vec![Operator, Reviewer, Employer],
         // Ranking openings for a candidate is placement work, not vetting.
         "candidates" if path.ends_with("/openings") => vec![Operator],
+        // Everything the node holds on a person, personal data included.
+        "candidates" if path.ends_with("/export") => vec![Operator],
         // Reviewers vet skills profiles; contact data and changes stay with operators.
         "candidates" if *method == Method::GET => vec![Operator, Reviewer],
         // Employers search blind; only the operator reads what each employer was shown.

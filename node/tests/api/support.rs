@@ -1,6 +1,8 @@
 //! `TestApi`: the router over a fresh sled store in a temp dir, with tokens for every role,
 //! request helpers that return `(StatusCode, JSON)`, and valid bodies for every resource.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
@@ -10,10 +12,11 @@ use tempfile::TempDir;
 use tower::ServiceExt;
 
 use techhire_node::auth::{self, Role, Token};
-use techhire_node::federation::{Federation, FederationConfig};
+use techhire_node::federation::{feed, Federation, FederationConfig};
+use techhire_node::index::CandidateIndex;
 use techhire_node::model::{self, Community, Employer};
 use techhire_node::store::{Store, StoreOptions, SCHEMA_VERSION};
-use techhire_protocol::NodeKeypair;
+use techhire_protocol::{NodeKeypair, SignedRecord};
 
 /// Pass as the token to send no `Authorization` header at all.
 pub(crate) const NO_TOKEN: &str = "";
@@ -36,8 +39,22 @@ pub(crate) struct TestApi {
     pub(crate) operator_token_id: u64,
     /// The node's federation side, for a node made by [`TestApi::joined`].
     pub(crate) federation: Option<Federation>,
+    /// The search index, which follows the feeds as the federation stores records.
+    pub(crate) index: Arc<CandidateIndex>,
+    /// This node's key (its own feed's signer).
+    pub(crate) keypair: NodeKeypair,
     // Last, so that the store is closed before the folder goes.
     _dir: TempDir,
+}
+
+/// How a node made by [`TestApi::joined_with`] joins its federation.
+pub(crate) struct Join {
+    pub(crate) steward: NodeKeypair,
+    /// What its certificate names.
+    pub(crate) community: String,
+    pub(crate) region: String,
+    /// Instead of the default 10 s.
+    pub(crate) sync_interval: Option<std::time::Duration>,
 }
 
 impl TestApi {
@@ -57,7 +74,27 @@ impl TestApi {
         TestApi::build(techhire_node::skills::Taxonomy::builtin().clone(), true).await
     }
 
+    /// As [`TestApi::joined`], certified by `join.steward` for `join.community` and
+    /// `join.region`: nodes made with the same steward accept each other once connected.
+    pub(crate) async fn joined_with(join: Join) -> TestApi {
+        TestApi::build_as(
+            techhire_node::skills::Taxonomy::builtin().clone(),
+            Some(join),
+        )
+        .await
+    }
+
     async fn build(taxonomy: techhire_node::skills::Taxonomy, joined: bool) -> TestApi {
+        let join = joined.then(|| Join {
+            steward: NodeKeypair::generate(),
+            community: COMMUNITY.into(),
+            region: "TV".into(),
+            sync_interval: None,
+        });
+        TestApi::build_as(taxonomy, join).await
+    }
+
+    async fn build_as(taxonomy: techhire_node::skills::Taxonomy, join: Option<Join>) -> TestApi {
         let dir = tempfile::tempdir().expect("temp dir");
         let store =
             Store::open(&dir.path().join("db"), &StoreOptions::default()).expect("open store");
@@ -86,10 +123,17 @@ impl TestApi {
             .id;
         let (_, employer) = mint(&store, Role::Employer, Some(employer_id)).await;
         let keypair = NodeKeypair::generate();
-        let federation = if joined {
-            let steward = NodeKeypair::generate();
+        // As `techhire run` does: the index first, so that it hears every record the
+        // federation stores.
+        let index = Arc::new(CandidateIndex::following(keypair.public()));
+        let federation = if let Some(join) = join {
+            let steward = join.steward;
             let listen = "/ip4/127.0.0.1/tcp/0".parse().expect("a multiaddr");
-            let config = FederationConfig::new(vec![listen], vec![steward.public()]);
+            let mut config = FederationConfig::new(vec![listen], vec![steward.public()]);
+            if let Some(interval) = join.sync_interval {
+                config.sync_interval = interval;
+            }
+            config.on_stored = Some(index.follower(store.clone()));
             let federation = Federation::start(store.clone(), keypair.clone(), config)
                 .await
                 .expect("start the federation");
@@ -98,8 +142,8 @@ impl TestApi {
             let now = techhire_node::federation::now_ms();
             let cert = techhire_protocol::MembershipCert {
                 member: keypair.public(),
-                community: COMMUNITY.to_string(),
-                region: "TV".to_string(),
+                community: join.community,
+                region: join.region,
                 not_before_ms: now - 3_600_000,
                 not_after_ms: now + 365 * 86_400_000,
             }
@@ -113,11 +157,12 @@ impl TestApi {
             None
         };
         let router = techhire_node::http::router(
-            techhire_node::server::state(
+            techhire_node::server::state_with_index(
                 store.clone(),
                 keypair.public().to_string(),
-                std::sync::Arc::new(taxonomy),
+                Arc::new(taxonomy),
                 federation.clone(),
+                index.clone(),
             )
             .expect("state"),
         );
@@ -131,8 +176,26 @@ impl TestApi {
             employer_id,
             operator_token_id,
             federation,
+            index,
+            keypair,
             _dir: dir,
         }
+    }
+
+    /// Stores records of other nodes' feeds (signed by them, in their feed order) as sync
+    /// stores them, and tells the search index, as the federation's listener does.
+    pub(crate) async fn store_feed_records(&self, records: Vec<SignedRecord>) {
+        let stored = records.clone();
+        self.store
+            .commit(move |tx| {
+                for record in &stored {
+                    feed::offer(tx, record, false)?;
+                }
+                Ok::<_, techhire_node::store::StoreError>(())
+            })
+            .await
+            .expect("store feed records");
+        self.index.follow(&self.store, &records);
     }
 
     /// Mints another token straight into the store; returns its id and secret.
