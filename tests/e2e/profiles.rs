@@ -74,7 +74,9 @@ where
 /// The profile ids of remote results of a search for `skills` at a node.
 async fn remote_profiles(api: &Api, skills: &str) -> Vec<String> {
     let (status, page) = api
-        .get(&format!("/api/v1/search/candidates?skills={skills}&limit=100"))
+        .get(&format!(
+            "/api/v1/search/candidates?skills={skills}&limit=100"
+        ))
         .await;
     assert_eq!(status, 200, "{page}");
     page["items"]
@@ -168,9 +170,11 @@ async fn shared_profiles_and_introductions_across_three_communities() {
         remote_profiles(&cle_employer, "kubernetes").await.len() == 2
     })
     .await;
-    eventually(limit, "Birmingham finds the federation-wide one", || async {
-        remote_profiles(&bhm_employer, "kubernetes").await.len() == 1
-    })
+    eventually(
+        limit,
+        "Birmingham finds the federation-wide one",
+        || async { remote_profiles(&bhm_employer, "kubernetes").await.len() == 1 },
+    )
     .await;
     let (_, page) = bhm_employer
         .get("/api/v1/search/candidates?skills=kubernetes")
@@ -186,7 +190,7 @@ async fn shared_profiles_and_introductions_across_three_communities() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         remote_profiles(&bhm_employer, "kubernetes").await,
-        [grace.clone()]
+        std::slice::from_ref(&grace)
     );
     let otto = remote_profiles(&cle_employer, "kubernetes")
         .await
@@ -232,16 +236,19 @@ async fn shared_profiles_and_introductions_across_three_communities() {
     let cle_intro = asked["id"].as_u64().unwrap();
 
     // Akron's queue holds both, for its own candidates; the operator answers.
-    let mut queue = Vec::new();
     eventually(limit, "Akron's queue holds both requests", || async {
         let (_, page) = akron
             .operator
             .get("/api/v1/introductions?status=requested")
             .await;
-        queue = page["items"].as_array().cloned().unwrap_or_default();
-        queue.len() == 2
+        page["items"].as_array().is_some_and(|q| q.len() == 2)
     })
     .await;
+    let (_, page) = akron
+        .operator
+        .get("/api/v1/introductions?status=requested")
+        .await;
+    let queue = page["items"].as_array().cloned().unwrap_or_default();
     for intro in &queue {
         let outcome = if intro["candidate_id"] == ids[0] {
             "accepted"
@@ -260,10 +267,14 @@ async fn shared_profiles_and_introductions_across_three_communities() {
     }
 
     let path = format!("/api/v1/introductions/{bhm_intro}");
-    eventually(limit, "Birmingham's employer sees Grace's email", || async {
-        let (_, intro) = bhm_employer.get(&path).await;
-        intro.to_string().contains("grace@akron.example")
-    })
+    eventually(
+        limit,
+        "Birmingham's employer sees Grace's email",
+        || async {
+            let (_, intro) = bhm_employer.get(&path).await;
+            intro.to_string().contains("grace@akron.example")
+        },
+    )
     .await;
     let (status, body) = bhm_other.get(&path).await;
     assert!(
@@ -300,7 +311,9 @@ async fn shared_profiles_and_introductions_across_three_communities() {
     }
     let started = Instant::now();
     eventually(limit, "Grace is gone from Birmingham", || async {
-        remote_profiles(&bhm_employer, "kubernetes").await.is_empty()
+        remote_profiles(&bhm_employer, "kubernetes")
+            .await
+            .is_empty()
     })
     .await;
     println!("withdrawal reached Birmingham in {:?}", started.elapsed());
@@ -321,9 +334,15 @@ async fn shared_profiles_and_introductions_across_three_communities() {
         token: cle_employer.token.clone(),
         ..cleveland.operator.clone()
     };
-    eventually(limit, "both are gone from Cleveland after its return", || async {
-        remote_profiles(&cle_employer, "kubernetes").await.is_empty()
-    })
+    eventually(
+        limit,
+        "both are gone from Cleveland after its return",
+        || async {
+            remote_profiles(&cle_employer, "kubernetes")
+                .await
+                .is_empty()
+        },
+    )
     .await;
 
     for c in [akron, cleveland, birmingham] {
