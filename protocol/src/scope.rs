@@ -6,7 +6,7 @@
 //! a profile's tombstone, may be held by every member: a tombstone carries only a random id,
 //! and it must reach every node that may hold the profile.
 //!
-//! Gossip: records for everyone go on [`GOSSIP_TOPIC`](crate::GOSSIP_TOPIC); a profile
+//! Gossip: records for everyone go on [`GOSSIP_TOPIC`]; a profile
 //! scoped to regions goes only on the [`region_topic`] of each of its regions, and a node
 //! subscribes to the main topic and to the topic of its own region. Topic names embed the
 //! region as lowercase hex of its UTF-8 bytes, so that no region name (which may contain `/`

@@ -8,11 +8,11 @@
 //! Sending: whoever decides to send (the HTTP layer, in the same write as the introduction
 //! it concerns) queues the message in the store's outbox ([`stage_send`],
 //! `Table::DirectOutbox`); the swarm task offers every queued message whose recipient is
-//! connected at each sync tick and whenever something is queued ([`Driver`]), signs it
+//! connected at each sync tick and whenever something is queued (`Driver`), signs it
 //! then, and deletes it once acknowledged. So a home node that is offline gets the request
 //! when it is back, and nothing is lost over a restart.
 //!
-//! Receiving ([`ingest`]): size, strict decoding, a direct kind, the signature, the clock,
+//! Receiving (`ingest`): size, strict decoding, a direct kind, the signature, the clock,
 //! the payload, and the sender a member *now*, in that order; then an answer or notice must
 //! name a request this node sent to that very node. A duplicate (a retry whose
 //! acknowledgement was lost) is acknowledged again without a second effect and counted as

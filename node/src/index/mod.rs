@@ -14,8 +14,8 @@
 //!
 //! Beside the local candidates it holds the shared profiles of other member nodes
 //! (`remote.rs`): each result is a [`Subject`], local or remote. Internally every subject is
-//! a number in the bitmaps: a local candidate's is their id (below [`REMOTE`]), a remote
-//! profile's is [`REMOTE`] plus a dense number of its own, so the two never collide, the
+//! a number in the bitmaps: a local candidate's is their id (below `REMOTE`, 2^31), a remote
+//! profile's is `REMOTE` plus a dense number of its own, so the two never collide, the
 //! local ids keep their meaning, and equal scores rank local candidates first (by id), then
 //! remote profiles.
 //!
