@@ -22,3 +22,4 @@ pub mod server;
 pub mod sharing;
 pub mod skills;
 pub mod store;
+pub mod ui;

@@ -387,7 +387,7 @@ pub fn router(state: AppState) -> Router {
         router = router.route(&route.path, handler);
         debug_assert!(MethodFilter::try_from(route.method).is_ok());
     }
-    router
+    let api = router
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -423,7 +423,9 @@ pub fn router(state: AppState) -> Router {
                         .include_headers(false),
                 ),
         )
-        .with_state(state)
+        .with_state(state.clone());
+    // The web interface's pages (`crate::ui`), which call the API above in-process.
+    crate::ui::mount(api, state)
 }
 
 #[derive(Clone)]

@@ -1,0 +1,321 @@
+//! The web interface: server-rendered pages for operators, reviewers, employers, national
+//! staff and candidates, served by the node itself beside the API.
+//!
+//! Pages read and write the community's records through the API's own router, called
+//! in-process with the signed-in person's session token (`api::Api`). That way a page
+//! gets exactly the API's role rules, validation, audit entries and index updates, and
+//! there is no second copy of any of them to keep in step. Only figures the API does not
+//! serve as such (the dashboard's year, the national table) are computed here, by the same
+//! `metrics` functions the API and the publisher use.
+//!
+//! Templates live in `admin-ui/templates` (askama, compiled in and checked at build time;
+//! every value is HTML-escaped unless a template says otherwise, which only the charts do)
+//! and the style sheet in `admin-ui/static`, embedded into the binary.
+
+mod api;
+mod charts;
+mod error;
+mod form;
+mod national;
+mod operator;
+mod public;
+mod reviewer;
+mod search;
+mod session;
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+
+use crate::auth::Role;
+use crate::http::AppState;
+pub(crate) use error::UiError;
+use session::Session;
+
+/// What every page handler can reach.
+#[derive(Clone)]
+pub(crate) struct UiState {
+    app: AppState,
+    api: api::Api,
+    /// The public application form is open to anyone: this caps how fast it can fill the
+    /// store, whoever sends it.
+    applications: Arc<RateLimit>,
+}
+
+/// Form bodies are small; anything larger is refused before it is parsed.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The pages, merged with the API router `api` (which they call in-process).
+pub fn mount(api: Router, state: AppState) -> Router {
+    let ui = UiState {
+        app: state,
+        api: api::Api::new(api.clone()),
+        applications: Arc::new(RateLimit::new(20.0, 20.0 / 60.0)),
+    };
+    let pages = Router::new()
+        .route("/", get(public::home))
+        .route("/static/app.css", get(stylesheet))
+        .route("/apply", get(public::apply_form).post(public::apply))
+        .route("/apply/done", get(public::applied))
+        .route(
+            "/sign-in",
+            get(session::sign_in_form).post(session::sign_in),
+        )
+        .route("/sign-out", post(session::sign_out))
+        .route("/dashboard", get(operator::dashboard))
+        .route("/candidates", get(operator::candidates))
+        .route("/employers", get(operator::employers))
+        .route(
+            "/employers/new",
+            get(operator::employer_form).post(operator::create_employer),
+        )
+        .route("/openings", get(operator::openings))
+        .route(
+            "/openings/new",
+            get(operator::opening_form).post(operator::create_opening),
+        )
+        .route("/openings/{id}", get(operator::opening))
+        .route("/openings/{id}/placements", post(operator::place))
+        .route("/vetting", get(reviewer::queue))
+        .route(
+            "/vetting/{id}",
+            get(reviewer::rubric_form).post(reviewer::vet),
+        )
+        .route("/search", get(search::search))
+        .route("/national", get(national::national))
+        .route("/national.csv", get(national::national_csv))
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        // Logged like the API's requests: never headers, so the session cookie stays out
+        // of the log.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(
+                    DefaultMakeSpan::new()
+                        .level(tracing::Level::INFO)
+                        .include_headers(false),
+                )
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .include_headers(false),
+                ),
+        )
+        .with_state(ui);
+    pages.merge(api)
+}
+
+/// Headers every page carries: no scripts at all, no framing (clickjacking), no caching of
+/// pages that may show personal data, no referrer leaving the node.
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// The one style sheet, compiled into the binary.
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../../admin-ui/static/app.css"),
+    )
+        .into_response()
+}
+
+/// One link of the navigation bar.
+#[derive(Debug, Clone)]
+pub(crate) struct NavItem {
+    pub(crate) href: &'static str,
+    pub(crate) label: &'static str,
+}
+
+/// The navigation of each role: what that role's pages are.
+fn nav_for(role: Role) -> Vec<NavItem> {
+    let item = |href, label| NavItem { href, label };
+    match role {
+        Role::Operator => vec![
+            item("/dashboard", "Dashboard"),
+            item("/candidates", "Candidates"),
+            item("/employers", "Employers"),
+            item("/openings", "Openings"),
+            item("/vetting", "Vetting"),
+            item("/search", "Search"),
+            item("/national", "National"),
+        ],
+        Role::Reviewer => vec![item("/vetting", "Vetting queue")],
+        Role::Employer => vec![item("/search", "Find candidates")],
+        Role::National => vec![item("/national", "National view")],
+    }
+}
+
+/// Where a role lands after signing in.
+fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Operator => "/dashboard",
+        Role::Reviewer => "/vetting",
+        Role::Employer => "/search",
+        Role::National => "/national",
+    }
+}
+
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Operator => "Operator",
+        Role::Reviewer => "Reviewer",
+        Role::Employer => "Employer",
+        Role::National => "National staff",
+    }
+}
+
+/// The frame around every page: title, who is signed in, their navigation, and the CSRF
+/// token the page's forms (sign-out included) carry.
+#[derive(Debug, Clone)]
+pub(crate) struct Chrome {
+    pub(crate) title: String,
+    pub(crate) community: String,
+    /// The path of the page, to mark its navigation link as current.
+    pub(crate) current: String,
+    pub(crate) user: Option<String>,
+    pub(crate) role: Option<&'static str>,
+    pub(crate) nav: Vec<NavItem>,
+    pub(crate) csrf: String,
+}
+
+impl Chrome {
+    /// The frame of a page seen by `session`.
+    pub(crate) fn signed_in(
+        state: &UiState,
+        session: &Session,
+        title: &str,
+        current: &str,
+    ) -> Chrome {
+        Chrome {
+            title: title.to_owned(),
+            community: community_name(state),
+            current: current.to_owned(),
+            user: Some(session.username.clone()),
+            role: Some(role_label(session.caller.role)),
+            nav: nav_for(session.caller.role),
+            csrf: session.csrf_token(),
+        }
+    }
+
+    /// The frame of a public page; `csrf` is the anonymous form token, if the page has a form.
+    pub(crate) fn public(state: &UiState, title: &str, current: &str, csrf: String) -> Chrome {
+        Chrome {
+            title: title.to_owned(),
+            community: community_name(state),
+            current: current.to_owned(),
+            user: None,
+            role: None,
+            nav: Vec::new(),
+            csrf,
+        }
+    }
+
+    pub(crate) fn is_current(&self, href: &str) -> bool {
+        self.current == href || self.current.starts_with(&format!("{href}/"))
+    }
+}
+
+/// The community's name for page titles; the node's purpose if the record is unreadable.
+fn community_name(state: &UiState) -> String {
+    match state
+        .app
+        .store
+        .get_meta::<crate::model::Community>("community")
+    {
+        Ok(Some(c)) => c.name,
+        Ok(None) => "TechHire".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the community record for a page title");
+            "TechHire".to_owned()
+        }
+    }
+}
+
+/// Renders a template into a page, or a 500 page (the details go to the log).
+pub(crate) fn render(t: &impl askama::Template) -> Response {
+    match t.render() {
+        Ok(html) => axum::response::Html(html).into_response(),
+        Err(e) => UiError::internal("rendering a page", e).into_response(),
+    }
+}
+
+/// A token bucket: `capacity` requests at once, refilled at `per_sec`.
+pub(crate) struct RateLimit {
+    capacity: f64,
+    per_sec: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl RateLimit {
+    pub(crate) fn new(capacity: f64, per_sec: f64) -> RateLimit {
+        RateLimit {
+            capacity,
+            per_sec,
+            state: Mutex::new((capacity, Instant::now())),
+        }
+    }
+
+    /// Takes one request's token; false if there is none left.
+    pub(crate) fn try_take(&self) -> bool {
+        // A poisoned lock only means another request panicked mid-update; the numbers are
+        // still usable.
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (tokens, at) = &mut *guard;
+        let now = Instant::now();
+        *tokens =
+            (*tokens + now.duration_since(*at).as_secs_f64() * self.per_sec).min(self.capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::RateLimit;
+
+    #[test]
+    fn the_bucket_empties_and_refuses() {
+        let limit = RateLimit::new(3.0, 0.0);
+        assert!(limit.try_take() && limit.try_take() && limit.try_take());
+        assert!(
+            !limit.try_take(),
+            "a fourth request within the burst is refused"
+        );
+    }
+}

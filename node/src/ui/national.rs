@@ -1,0 +1,198 @@
+//! The national view for national staff (and operators): every member community's latest
+//! verified metric report for a year, added up by `metrics::national` exactly as
+//! `GET /api/v1/federation/metrics` does, with the CSV download of the same.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::Datelike;
+use serde::Deserialize;
+use techhire_protocol::{Period, Value};
+
+use super::session::Session;
+use super::{render, Chrome, UiError, UiState};
+use crate::auth::Role;
+use crate::metrics::national::{national_view, PeriodFilter, TotalStatus};
+use crate::metrics::publish::held_reports;
+
+const NATIONAL: &[Role] = &[Role::Operator, Role::National];
+
+/// The figures of the per-community table, in column order.
+const COLUMNS: [(&str, &str); 6] = [
+    ("applied", "Applied"),
+    ("vetted", "Vetted"),
+    ("placed", "Placed"),
+    ("training.completed", "Trained"),
+    ("outreach.reached", "Reached"),
+    ("placed.median_wage", "Median wage"),
+];
+
+pub(crate) struct TotalRow {
+    pub(crate) metric: String,
+    pub(crate) value: String,
+    pub(crate) status: &'static str,
+    pub(crate) published: usize,
+    pub(crate) withheld: usize,
+}
+
+pub(crate) struct CommunityRow {
+    pub(crate) community: String,
+    pub(crate) region: String,
+    pub(crate) cells: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "national.html")]
+struct NationalPage {
+    chrome: Chrome,
+    joined: bool,
+    year: u16,
+    years: Vec<u16>,
+    communities_reporting: usize,
+    columns: Vec<&'static str>,
+    totals: Vec<TotalRow>,
+    communities: Vec<CommunityRow>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NationalQuery {
+    year: Option<u16>,
+}
+
+fn shown(value: Value) -> String {
+    match value.number() {
+        Some(n) if matches!(value, Value::Amount(_)) => format!("${}", thousands(n)),
+        Some(n) => thousands(n),
+        None => "withheld".to_owned(),
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub(crate) async fn national(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    Query(q): Query<NationalQuery>,
+) -> Result<Response, UiError> {
+    let session = Session::require(&state, &headers, "/national", NATIONAL)?;
+    let store = state.app.store.clone();
+    let this_year = u16::try_from(chrono::Utc::now().year()).unwrap_or(2026);
+    let chosen = q.year;
+    let page = tokio::task::spawn_blocking(move || {
+        let held = held_reports(&store)?;
+        let mut years: Vec<u16> = held.iter().map(|h| h.report.period.year()).collect();
+        years.sort_unstable();
+        years.dedup();
+        let year = chosen
+            .or_else(|| years.last().copied())
+            .unwrap_or(this_year);
+        let filter = PeriodFilter::Period(Period::Year { year });
+        let view = national_view(&held, &filter);
+        let mut totals = Vec::new();
+        let mut communities = Vec::new();
+        let mut reporting = 0;
+        if let Some(period) = view.periods.first() {
+            reporting = period.communities_reporting;
+            totals = period
+                .totals
+                .iter()
+                .filter(|t| t.dimension.is_empty() && !t.metric.starts_with("goal."))
+                .map(|t| TotalRow {
+                    metric: t.metric.to_owned(),
+                    value: t.value.map_or_else(|| "withheld".to_owned(), thousands),
+                    status: match t.status {
+                        TotalStatus::Complete => "complete",
+                        TotalStatus::Partial => "partial",
+                        TotalStatus::Withheld => "withheld",
+                        TotalStatus::NotAdded => "not added (a median)",
+                    },
+                    published: t.communities_published,
+                    withheld: t.communities_withheld,
+                })
+                .collect();
+            communities = period
+                .communities
+                .iter()
+                .map(|c| CommunityRow {
+                    community: c.community.to_owned(),
+                    region: c.region.unwrap_or("").to_owned(),
+                    cells: COLUMNS
+                        .iter()
+                        .map(|(metric, _)| {
+                            c.cells
+                                .0
+                                .iter()
+                                .find(|cell| cell.metric == *metric && cell.dimension.is_empty())
+                                .map_or_else(|| "—".to_owned(), |cell| shown(cell.value))
+                        })
+                        .collect(),
+                })
+                .collect();
+        }
+        Ok::<_, UiError>((year, years, reporting, totals, communities))
+    })
+    .await
+    .map_err(|e| UiError::internal("national view task", e))??;
+    let (year, years, communities_reporting, totals, communities) = page;
+    Ok(render(&NationalPage {
+        chrome: Chrome::signed_in(&state, &session, "National view", "/national"),
+        joined: state.app.federation.is_some(),
+        year,
+        years,
+        communities_reporting,
+        columns: COLUMNS.iter().map(|(_, label)| *label).collect(),
+        totals,
+        communities,
+    }))
+}
+
+/// The national view as CSV, from the API (`format=csv`), for a browser that signs in
+/// with a cookie rather than a bearer token.
+pub(crate) async fn national_csv(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    Query(q): Query<NationalQuery>,
+) -> Result<Response, UiError> {
+    let session = Session::require(&state, &headers, "/national", NATIONAL)?;
+    let uri = match q.year {
+        Some(y) => format!("/api/v1/federation/metrics?format=csv&year={y}"),
+        None => "/api/v1/federation/metrics?format=csv".to_owned(),
+    };
+    let (kind, disposition, bytes) = state.api.download(session.token(), &uri).await?;
+    let mut res = axum::response::IntoResponse::into_response(bytes);
+    if let Some(kind) = kind {
+        res.headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, kind);
+    }
+    if let Some(d) = disposition {
+        res.headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, d);
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    #[test]
+    fn figures_read_with_thousands_separators() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(1234567), "1,234,567");
+        assert_eq!(
+            super::shown(techhire_protocol::Value::Amount(52000)),
+            "$52,000"
+        );
+        assert_eq!(super::shown(techhire_protocol::Value::Withheld), "withheld");
+    }
+}

@@ -1,0 +1,279 @@
+//! The web interface's security rules over plain HTTP against the real binary: cookie
+//! attributes, CSRF on every form, role rules, sign-out revoking the session, and
+//! sign-in refused over plain HTTP on a non-loopback address.
+
+use reqwest::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use serde_json::json;
+
+use crate::support::{init, temp_dir, Node};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of the hidden `csrf` field of a page.
+fn csrf_of(html: &str) -> String {
+    let at =
+        html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// `name=value` of a `Set-Cookie` header for `name`, and the whole header.
+fn cookie(res: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    res.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        v.starts_with(&format!("{name}="))
+            .then(|| (v.split(';').next().unwrap_or("").to_owned(), v.to_owned()))
+    })
+}
+
+/// Signs in through the form; returns the session cookie pair and its `Set-Cookie` header.
+async fn sign_in(base: &str, username: &str) -> (String, String) {
+    let c = client();
+    let page = c.get(format!("{base}/sign-in")).send().await.unwrap();
+    let (form_cookie, _) =
+        cookie(&page, "techhire_form").expect("the sign-in form sets its cookie");
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let res = c
+        .post(format!("{base}/sign-in"))
+        .header(COOKIE, &form_cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", PASSWORD),
+            ("next", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "signing in as {username}");
+    cookie(&res, "techhire_session").expect("a session cookie")
+}
+
+#[tokio::test]
+async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
+    let tmp = temp_dir();
+    let dir = tmp.path().join("node");
+    let token = init(&dir);
+    let node = Node::start(&dir);
+    let base = node.url("");
+    let api = node.api(&token);
+    for (username, role) in [("ops.lead", "operator"), ("volunteer.ana", "reviewer")] {
+        let (status, body) = api
+            .post(
+                "/api/v1/accounts",
+                &json!({"username": username, "role": role, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let c = client();
+
+    // No session: pages send to the sign-in form, and back afterwards.
+    let res = c.get(format!("{base}/dashboard")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[LOCATION], "/sign-in?next=%2Fdashboard");
+
+    // The sign-in form itself needs its token.
+    let res = c
+        .post(format!("{base}/sign-in"))
+        .form(&[("username", "ops.lead"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "sign-in without a CSRF token");
+
+    // A wrong password is refused without a session.
+    let page = c.get(format!("{base}/sign-in")).send().await.unwrap();
+    let (form_cookie, form_set) = cookie(&page, "techhire_form").unwrap();
+    assert!(
+        form_set.contains("HttpOnly") && form_set.contains("SameSite=Strict"),
+        "{form_set}"
+    );
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let res = c
+        .post(format!("{base}/sign-in"))
+        .header(COOKIE, &form_cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ops.lead"),
+            ("password", "wrong password!!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(cookie(&res, "techhire_session").is_none());
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("The username or password is not right."));
+
+    // Plain HTTP to a non-loopback name: sign-in is refused (the cookie could not be Secure).
+    let res = c
+        .post(format!("{base}/sign-in"))
+        .header(COOKIE, &form_cookie)
+        .header(HOST, "techhire.example.org")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ops.lead"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("Sign-in needs HTTPS"));
+    // Behind a TLS proxy the session cookie is Secure.
+    let res = c
+        .post(format!("{base}/sign-in"))
+        .header(COOKIE, &form_cookie)
+        .header(HOST, "techhire.example.org")
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ops.lead"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, set) = cookie(&res, "techhire_session").unwrap();
+    assert!(set.contains("; Secure"), "{set}");
+
+    // On loopback: HttpOnly, SameSite=Strict, Path=/, the session tokens' 12 hours.
+    let (session, set) = sign_in(&base, "ops.lead").await;
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(set.contains(part), "{part} missing from {set}");
+    }
+    assert!(
+        !set.contains("Secure"),
+        "plain loopback HTTP cannot keep a Secure cookie: {set}"
+    );
+
+    // A form POST without the session's token, or with another, changes nothing.
+    let page = c
+        .get(format!("{base}/employers/new"))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let good = csrf_of(&page.text().await.unwrap());
+    for bad in ["", "0000", &good[..good.len() - 1]] {
+        let res = c
+            .post(format!("{base}/employers/new"))
+            .header(COOKIE, &session)
+            .form(&[("csrf", bad), ("name", "Forged Ltd"), ("size_band", "1-9")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "csrf {bad:?}");
+    }
+    let (_, list) = api.get("/api/v1/employers").await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "{list}");
+    let res = c
+        .post(format!("{base}/employers/new"))
+        .header(COOKIE, &session)
+        .form(&[
+            ("csrf", good.as_str()),
+            ("name", "Real Ltd"),
+            ("size_band", "1-9"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, list) = api.get("/api/v1/employers").await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+    // The public application form needs its token too.
+    let res = c
+        .post(format!("{base}/apply"))
+        .form(&[
+            ("personal.name", "Forged"),
+            ("personal.email", "f@example.net"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    // Pages keep the API's roles: a reviewer may not see operators' pages.
+    let (reviewer, _) = sign_in(&base, "volunteer.ana").await;
+    for path in [
+        "/dashboard",
+        "/employers/new",
+        "/candidates",
+        "/national",
+        "/search",
+    ] {
+        let res = c
+            .get(format!("{base}{path}"))
+            .header(COOKIE, &reviewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "reviewer on {path}");
+    }
+    let res = c
+        .get(format!("{base}/vetting"))
+        .header(COOKIE, &reviewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let headers = res.headers().clone();
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    assert_eq!(headers["x-frame-options"], "DENY");
+
+    // Signing out revokes the session: the old cookie no longer opens anything.
+    let page = c
+        .get(format!("{base}/dashboard"))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let res = c
+        .post(format!("{base}/sign-out"))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (_, cleared) = cookie(&res, "techhire_session").unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let res = c
+        .get(format!("{base}/dashboard"))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "a signed-out session still opens pages");
+    let secret = session.trim_start_matches("techhire_session=");
+    let res = c
+        .get(format!("{base}/api/v1/whoami"))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        401,
+        "the revoked session token still works on the API"
+    );
+
+    node.terminate();
+}
