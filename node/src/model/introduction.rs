@@ -3,8 +3,10 @@
 //! Employers see candidates in blind search results under a pseudonym. To meet one, the
 //! employer asks for an introduction (or the operator records the request on its behalf);
 //! the operator talks to the candidate and records the outcome. Only an accepted
-//! introduction hands the employer the candidate's contact details (the HTTP layer reads them
-//! from the personal record when it answers, so they are never copied here).
+//! introduction hands the employer the candidate's contact details: for a candidate of this
+//! node the HTTP layer reads them from the personal record when it answers, so they are never
+//! copied here; for another node's candidate the requesting node keeps what the home node
+//! sent on acceptance (`RemoteIntroduction::contact`), shown to that employer alone.
 //!
 //! This module holds the record, the request bodies and the rules that need the store
 //! (which candidates can be introduced, one open request at a time, the stage change on
