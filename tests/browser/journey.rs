@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::driver::Browser;
 use crate::support::{path_str, run, temp_dir, Node};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A node in a federation of one (so that it publishes reports for the national view):
 /// returns it with its first operator token.
@@ -78,7 +78,12 @@ fn federated_node(dir: &std::path::Path, tmp: &std::path::Path) -> (Node, String
     (node, token)
 }
 
-async fn account(api: &crate::support::Api, username: &str, role: &str, employer: Option<u64>) {
+pub(crate) async fn account(
+    api: &crate::support::Api,
+    username: &str,
+    role: &str,
+    employer: Option<u64>,
+) {
     let (status, body) = api
         .post(
             "/api/v1/accounts",

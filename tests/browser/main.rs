@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod driver;
+mod introductions;
 mod journey;
 mod security;
 // The e2e tests' helpers to run the binary; not all of them are used here.

@@ -194,6 +194,27 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
     assert_eq!(res.status(), 303);
     let (_, list) = api.get("/api/v1/employers").await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+    // So does every other form of the operator's pages (checked before anything else).
+    for path in [
+        "/candidates/1/stage",
+        "/candidates/1/consent",
+        "/candidates/1/consent/withdraw",
+        "/introductions/1/outcome",
+        "/introductions/1/withdraw",
+    ] {
+        let res = c
+            .post(format!("{base}{path}"))
+            .header(COOKIE, &session)
+            .form(&[
+                ("csrf", "0000"),
+                ("stage", "vetted"),
+                ("outcome", "accepted"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "a forged form on {path}");
+    }
     // The public application form needs its token too.
     let res = c
         .post(format!("{base}/apply"))
@@ -214,6 +235,11 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "/candidates",
         "/national",
         "/search",
+        "/candidates/1",
+        "/candidates/1/export.json",
+        "/openings",
+        "/introductions",
+        "/introductions/new?candidate=c-0000000000000000",
     ] {
         let res = c
             .get(format!("{base}{path}"))

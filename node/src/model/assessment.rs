@@ -4,13 +4,15 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::candidate::{Candidate, Stage, StageChange};
+use super::common::Record;
 use super::common::{
     opt_text, plausible_date, skill_name, text, FieldError, Reference, MAX_NAME, MAX_NOTE,
 };
 use super::skill_ref::{self, SkillFilter};
-use super::Resource;
+use super::{CheckError, Resource};
 use crate::skills::Taxonomy;
-use crate::store::Table;
+use crate::store::{Table, WriteTx};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -177,5 +179,34 @@ impl Resource for Vetting {
     fn matches(&self, f: &VettingFilter) -> bool {
         f.candidate_id.is_none_or(|c| c == self.candidate_id)
             && f.recommendation.is_none_or(|r| r == self.recommendation)
+    }
+
+    /// A vetting interview is what the `vetted` stage means: recording one for a candidate
+    /// still `applied` or `assessed` moves them to `vetted` in the same write, with the
+    /// interview named in the stage history (as a placement moves its candidate to
+    /// `placed`). Otherwise the funnel would show nobody vetted until an operator also
+    /// moved each one by hand. Whatever the recommendation: the stage says the interview
+    /// happened, the recommendation what came of it. A candidate further along (or
+    /// withdrawn, not hired) keeps their stage: an interview recorded late does not move
+    /// anyone backwards.
+    fn after_create(
+        &self,
+        id: u64,
+        tx: &mut WriteTx<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), CheckError> {
+        if let Some(mut c) = tx.get::<Record<Candidate>>(Table::Candidate, self.candidate_id)? {
+            if matches!(c.data.stage, Stage::Applied | Stage::Assessed) {
+                c.data.stage = Stage::Vetted;
+                c.data.stage_history.push(StageChange {
+                    stage: Stage::Vetted,
+                    at: now,
+                    note: Some(format!("vetting {id}")),
+                });
+                c.updated_at = now;
+                tx.put(Table::Candidate, self.candidate_id, &c)?;
+            }
+        }
+        Ok(())
     }
 }

@@ -14,6 +14,8 @@ pub(crate) struct FormData {
     values: BTreeMap<String, String>,
     /// As sent, untrimmed: for passwords, whose spaces are part of them.
     raw: BTreeMap<String, String>,
+    /// Every pair in order, for names sent more than once (a group of checkboxes).
+    pairs: Vec<(String, String)>,
 }
 
 impl FormData {
@@ -23,8 +25,17 @@ impl FormData {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.trim().to_owned()))
                 .collect(),
-            raw: pairs.into_iter().collect(),
+            raw: pairs.iter().cloned().collect(),
+            pairs,
         }
+    }
+
+    /// Every value sent under `name`, trimmed (the ticked boxes of a checkbox group).
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.trim())
     }
 
     pub(crate) fn get(&self, name: &str) -> &str {
@@ -260,5 +271,17 @@ mod tests {
             f.number("b").err().and_then(|r| r.field),
             Some("b".to_owned())
         );
+    }
+
+    #[test]
+    fn a_checkbox_group_keeps_every_ticked_value() {
+        let f = FormData::new(vec![
+            ("share".into(), "name".into()),
+            ("note".into(), "x".into()),
+            ("share".into(), " phone ".into()),
+        ]);
+        assert_eq!(f.all("share").collect::<Vec<_>>(), ["name", "phone"]);
+        assert_eq!(f.get("share"), "phone", "a single value is the last one");
+        assert_eq!(f.all("missing").count(), 0);
     }
 }

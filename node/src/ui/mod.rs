@@ -13,9 +13,11 @@
 //! and the style sheet in `admin-ui/static`, embedded into the binary.
 
 mod api;
+mod candidates;
 mod charts;
 mod error;
 mod form;
+mod introductions;
 mod national;
 mod operator;
 mod public;
@@ -69,7 +71,25 @@ pub fn mount(api: Router, state: AppState) -> Router {
         )
         .route("/sign-out", post(session::sign_out))
         .route("/dashboard", get(operator::dashboard))
-        .route("/candidates", get(operator::candidates))
+        .route("/candidates", get(candidates::board))
+        .route("/candidates/{id}", get(candidates::profile))
+        .route("/candidates/{id}/stage", post(candidates::set_stage))
+        .route("/candidates/{id}/consent", post(candidates::give_consent))
+        .route(
+            "/candidates/{id}/consent/withdraw",
+            post(candidates::withdraw_consent),
+        )
+        .route("/candidates/{id}/export.json", get(candidates::export))
+        .route(
+            "/introductions",
+            get(introductions::list).post(introductions::request),
+        )
+        .route("/introductions/new", get(introductions::request_form))
+        .route("/introductions/{id}/outcome", post(introductions::outcome))
+        .route(
+            "/introductions/{id}/withdraw",
+            post(introductions::withdraw),
+        )
         .route("/employers", get(operator::employers))
         .route(
             "/employers/new",
@@ -165,12 +185,17 @@ fn nav_for(role: Role) -> Vec<NavItem> {
             item("/candidates", "Candidates"),
             item("/employers", "Employers"),
             item("/openings", "Openings"),
+            item("/introductions", "Introductions"),
             item("/vetting", "Vetting"),
             item("/search", "Search"),
             item("/national", "National"),
         ],
         Role::Reviewer => vec![item("/vetting", "Vetting queue")],
-        Role::Employer => vec![item("/search", "Find candidates")],
+        Role::Employer => vec![
+            item("/search", "Find candidates"),
+            item("/openings", "Your openings"),
+            item("/introductions", "Introductions"),
+        ],
         Role::National => vec![item("/national", "National view")],
     }
 }

@@ -19,11 +19,15 @@ use super::{charts, render, Chrome, UiError, UiState};
 use crate::auth::Role;
 use crate::matching::{Explanation, Fit, SkillKey};
 use crate::model::{
-    Community, Employer, Level, Opening, Personal, Profile, Recommendation, Record, Stage,
+    Community, Employer, Introduction, Level, Opening, Personal, Profile, Recommendation, Record,
+    Stage, StageChange,
 };
 use crate::skills::{Taxonomy, SOC_CODES};
 
 const OPERATOR: &[Role] = &[Role::Operator];
+/// Openings and their matches: operators see every employer's, employers their own (the
+/// API decides which; another employer's opening is a 404 for them).
+const OPENING_READERS: &[Role] = &[Role::Operator, Role::Employer];
 
 /// A page of a list route, as the API answers it.
 #[derive(Deserialize)]
@@ -58,6 +62,153 @@ struct DashboardPage {
     funnel: Vec<(&'static str, u64)>,
     goals_svg: Option<String>,
     goals: Vec<(&'static str, u64, u64)>,
+    attention: Attention,
+    activity: Vec<Activity>,
+}
+
+/// What waits for the community team: each a count with the page that deals with it.
+pub(crate) struct Attention {
+    pub(crate) introductions: usize,
+    pub(crate) vetting: usize,
+    pub(crate) unmatched: Vec<UnmatchedSkill>,
+}
+
+impl Attention {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.introductions == 0 && self.vetting == 0 && self.unmatched.is_empty()
+    }
+}
+
+/// Free text no taxonomy skill matched (`GET /api/v1/skills/unmatched`).
+#[derive(Deserialize)]
+pub(crate) struct UnmatchedSkill {
+    pub(crate) text: String,
+    #[serde(default)]
+    pub(crate) example: Option<String>,
+    pub(crate) candidates: u64,
+    pub(crate) openings: u64,
+    pub(crate) programs: u64,
+}
+
+impl UnmatchedSkill {
+    pub(crate) fn label(&self) -> &str {
+        self.example.as_deref().unwrap_or(&self.text)
+    }
+
+    pub(crate) fn uses(&self) -> String {
+        let mut parts = Vec::new();
+        for (n, one, many) in [
+            (self.candidates, "candidate", "candidates"),
+            (self.openings, "opening", "openings"),
+            (self.programs, "program", "programs"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {}", if n == 1 { one } else { many }));
+            }
+        }
+        parts.join(", ")
+    }
+}
+
+/// One line of recent activity.
+pub(crate) struct Activity {
+    at: DateTime<Utc>,
+    pub(crate) when: String,
+    pub(crate) text: String,
+    pub(crate) href: String,
+}
+
+/// Lines of recent activity on the dashboard.
+const ACTIVITY_LINES: usize = 10;
+
+/// The dashboard's "needs attention" box and recent activity, read through the API.
+async fn attention_and_activity(
+    state: &UiState,
+    session: &Session,
+) -> Result<(Attention, Vec<Activity>), UiError> {
+    let token = session.token();
+    let (candidates, _) = super::candidates::all_candidates(state, token, None).await?;
+    let vetted = super::reviewer::vetted_candidates(state, token).await?;
+    let requested: ListPage<Record<Introduction>> = ok(state
+        .api
+        .get(token, "/api/v1/introductions?limit=500&status=requested")
+        .await?)?;
+    #[derive(Deserialize)]
+    struct Unmatched {
+        items: Vec<UnmatchedSkill>,
+    }
+    let unmatched: Unmatched = ok(state
+        .api
+        .get(token, "/api/v1/skills/unmatched?limit=5")
+        .await?)?;
+    let when = |at: DateTime<Utc>| at.format("%-d %b, %H:%M").to_string();
+    let mut activity: Vec<Activity> = Vec::new();
+    for c in &candidates {
+        let name = match c.name() {
+            "" => format!("Candidate {}", c.id),
+            n => n.to_owned(),
+        };
+        for h in c.stage_history.iter().rev().take(ACTIVITY_LINES) {
+            let text = match h.stage {
+                Stage::Applied => format!("{name} applied"),
+                s => format!("{name} moved to {}", stage_label(s).to_lowercase()),
+            };
+            activity.push(Activity {
+                at: h.at,
+                when: when(h.at),
+                text,
+                href: format!("/candidates/{}", c.id),
+            });
+        }
+    }
+    let names: std::collections::BTreeMap<u64, String> = candidates
+        .iter()
+        .map(|c| (c.id, c.name().to_owned()))
+        .collect();
+    let mut introductions = 0;
+    for i in &requested.items {
+        let outgoing = i
+            .data
+            .remote
+            .as_ref()
+            .is_some_and(|r| r.direction == crate::model::Direction::Outgoing);
+        if outgoing {
+            // Waiting on another community, not on this team.
+            continue;
+        }
+        introductions += 1;
+        let employer = match (&i.data.remote, i.data.employer_id) {
+            (_, Some(e)) => employer_name(state, e)?,
+            (Some(r), None) => format!(
+                "{} ({})",
+                r.employer_name.as_deref().unwrap_or("An employer"),
+                r.community
+            ),
+            (None, None) => "An employer".to_owned(),
+        };
+        let candidate = i
+            .data
+            .candidate_id
+            .and_then(|c| names.get(&c).cloned())
+            .unwrap_or_else(|| "a candidate".to_owned());
+        activity.push(Activity {
+            at: i.data.requested_at,
+            when: when(i.data.requested_at),
+            text: format!("{employer} asked to meet {candidate}"),
+            href: format!("/introductions#intro-{}", i.id),
+        });
+    }
+    activity.sort_by_key(|a| std::cmp::Reverse(a.at));
+    activity.truncate(ACTIVITY_LINES);
+    let attention = Attention {
+        introductions,
+        vetting: candidates
+            .iter()
+            .filter(|c| super::reviewer::waits_for_vetting(c, &vetted))
+            .count(),
+        unmatched: unmatched.items,
+    };
+    Ok((attention, activity))
 }
 
 /// The pipeline stages of the funnel, as `docs/metrics.md` defines them.
@@ -130,8 +281,11 @@ pub(crate) async fn dashboard(
         ],
         None => Vec::new(),
     };
+    let (attention, activity) = attention_and_activity(&state, &session).await?;
     let page = DashboardPage {
         chrome: Chrome::signed_in(&state, &session, "Dashboard", "/dashboard"),
+        attention,
+        activity,
         year,
         funnel_svg: charts::funnel(&funnel)?,
         goals_svg: if goals.is_empty() {
@@ -158,13 +312,11 @@ pub(crate) struct CandidateItem {
     pub(crate) profile: Profile,
     #[serde(default)]
     pub(crate) personal: Option<Personal>,
+    #[serde(default)]
+    pub(crate) stage_history: Vec<StageChange>,
 }
 
 impl CandidateItem {
-    pub(crate) fn stage_label(&self) -> &'static str {
-        stage_label(self.stage)
-    }
-
     pub(crate) fn applied_on(&self) -> String {
         self.created_at.format("%-d %b %Y").to_string()
     }
@@ -195,31 +347,6 @@ pub(crate) fn stage_label(stage: Stage) -> &'static str {
         Stage::Withdrawn => "Withdrawn",
         Stage::NotHired => "Not hired",
     }
-}
-
-#[derive(Template)]
-#[template(path = "candidates.html")]
-struct CandidatesPage {
-    chrome: Chrome,
-    candidates: Vec<CandidateItem>,
-    next_after: Option<u64>,
-}
-
-pub(crate) async fn candidates(
-    State(state): State<UiState>,
-    headers: HeaderMap,
-    Query(q): Query<ListQuery>,
-) -> Result<Response, UiError> {
-    let session = Session::require(&state, &headers, "/candidates", OPERATOR)?;
-    let page: ListPage<CandidateItem> = ok(state
-        .api
-        .get(session.token(), &page_uri("/api/v1/candidates", q.after))
-        .await?)?;
-    Ok(render(&CandidatesPage {
-        chrome: Chrome::signed_in(&state, &session, "Candidates", "/candidates"),
-        candidates: page.items,
-        next_after: page.next_after,
-    }))
 }
 
 /// An answer that a page with no form to show a refusal on cannot do without.
@@ -409,12 +536,14 @@ impl OpeningRow {
 #[template(path = "openings.html")]
 struct OpeningsPage {
     chrome: Chrome,
+    /// Employers list their own openings here; adding one is the community team's job.
+    is_operator: bool,
     openings: Vec<OpeningRow>,
     next_after: Option<u64>,
 }
 
 /// The names of employers, by id, read from the store for labels.
-fn employer_name(state: &UiState, id: u64) -> Result<String, UiError> {
+pub(crate) fn employer_name(state: &UiState, id: u64) -> Result<String, UiError> {
     Ok(state
         .app
         .store
@@ -428,7 +557,7 @@ pub(crate) async fn openings(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, UiError> {
-    let session = Session::require(&state, &headers, "/openings", OPERATOR)?;
+    let session = Session::require(&state, &headers, "/openings", OPENING_READERS)?;
     let page: ListPage<Record<Opening>> = ok(state
         .api
         .get(session.token(), &page_uri("/api/v1/openings", q.after))
@@ -440,6 +569,7 @@ pub(crate) async fn openings(
     }
     Ok(render(&OpeningsPage {
         chrome: Chrome::signed_in(&state, &session, "Openings", "/openings"),
+        is_operator: session.caller.role == Role::Operator,
         openings: rows,
         next_after: page.next_after,
     }))
@@ -614,6 +744,11 @@ pub(crate) struct Ranked {
     #[serde(default)]
     pub(crate) candidate_id: Option<u64>,
     pub(crate) home_community: String,
+    /// Set for another community's shared profile: what an introduction request names.
+    #[serde(default)]
+    pub(crate) profile: Option<String>,
+    #[serde(default)]
+    pub(crate) home_region: Option<String>,
     pub(crate) score: u32,
     pub(crate) explanation: Explanation,
     #[serde(default)]
@@ -664,6 +799,17 @@ pub(crate) struct MatchView {
 }
 
 impl MatchView {
+    /// The query of the introduction form for this result: the pseudonym of a local
+    /// candidate, or the shared profile of another community's.
+    pub(crate) fn request_query(&self) -> String {
+        let (key, value) = match &self.ranked.profile {
+            Some(p) => ("profile", p.as_str()),
+            None => ("candidate", self.ranked.id.as_str()),
+        };
+        let value: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        format!("{key}={value}")
+    }
+
     pub(crate) fn skills(&self) -> String {
         let list: Vec<String> = self
             .ranked
@@ -758,6 +904,8 @@ pub(crate) struct PlaceForm {
 #[template(path = "opening.html")]
 struct OpeningPage {
     chrome: Chrome,
+    /// Employers ask for introductions from their opening's matches.
+    can_request: bool,
     opening: Record<Opening>,
     employer: String,
     remote: String,
@@ -849,6 +997,7 @@ async fn opening_view(
     };
     let mut res = render(&OpeningPage {
         chrome: Chrome::signed_in(state, session, &opening.data.title, "/openings"),
+        can_request: session.caller.role == Role::Employer,
         employer: employer_name(state, opening.data.employer_id)?,
         remote,
         requirements,
@@ -867,7 +1016,12 @@ pub(crate) async fn opening(
     Path(id): Path<u64>,
     Query(q): Query<OpeningQuery>,
 ) -> Result<Response, UiError> {
-    let session = Session::require(&state, &headers, &format!("/openings/{id}"), OPERATOR)?;
+    let session = Session::require(
+        &state,
+        &headers,
+        &format!("/openings/{id}"),
+        OPENING_READERS,
+    )?;
     opening_view(&state, &session, id, None, q.placed).await
 }
 

@@ -42,13 +42,11 @@ struct VettingItem {
     candidate_id: u64,
 }
 
-pub(crate) async fn queue(
-    State(state): State<UiState>,
-    headers: HeaderMap,
-    Query(q): Query<QueueQuery>,
-) -> Result<Response, UiError> {
-    let session = Session::require(&state, &headers, "/vetting", VETTERS)?;
-    let token = session.token();
+/// Every candidate with a vetting interview on record.
+pub(crate) async fn vetted_candidates(
+    state: &UiState,
+    token: &str,
+) -> Result<BTreeSet<u64>, UiError> {
     let mut vetted = BTreeSet::new();
     let mut after: Option<u64> = None;
     loop {
@@ -60,9 +58,26 @@ pub(crate) async fn queue(
         vetted.extend(page.items.iter().map(|v| v.candidate_id));
         match page.next_after {
             Some(a) => after = Some(a),
-            None => break,
+            None => return Ok(vetted),
         }
     }
+}
+
+/// Whether `c` waits for a vetting interview: early in the pipeline with none on record.
+/// (Recording one moves the candidate to `vetted`; the record is checked too, for
+/// candidates vetted before that rule.)
+pub(crate) fn waits_for_vetting(c: &CandidateItem, vetted: &BTreeSet<u64>) -> bool {
+    matches!(c.stage, Stage::Applied | Stage::Assessed) && !vetted.contains(&c.id)
+}
+
+pub(crate) async fn queue(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, UiError> {
+    let session = Session::require(&state, &headers, "/vetting", VETTERS)?;
+    let token = session.token();
+    let vetted = vetted_candidates(&state, token).await?;
     let mut waiting = Vec::new();
     let mut after: Option<u64> = None;
     // Oldest applications first, up to one screenful of work.
@@ -72,9 +87,11 @@ pub(crate) async fn queue(
             None => format!("/api/v1/candidates?limit={QUEUE_SCAN}"),
         };
         let page: ListPage<CandidateItem> = ok(state.api.get(token, &uri).await?)?;
-        waiting.extend(page.items.into_iter().filter(|c| {
-            matches!(c.stage, Stage::Applied | Stage::Assessed) && !vetted.contains(&c.id)
-        }));
+        waiting.extend(
+            page.items
+                .into_iter()
+                .filter(|c| waits_for_vetting(c, &vetted)),
+        );
         match page.next_after {
             Some(a) => after = Some(a),
             None => break,

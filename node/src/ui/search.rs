@@ -27,6 +27,9 @@ struct SearchPage {
     searched: bool,
     total: u64,
     results: Vec<MatchView>,
+    /// Employers ask for introductions from their results (operators record requests for
+    /// an employer through the API, naming which).
+    can_request: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +83,7 @@ pub(crate) async fn search(
         searched: !skills.is_empty(),
         total,
         results,
+        can_request: session.caller.role == Role::Employer,
     });
     *res.status_mut() = status;
     Ok(res)

@@ -396,3 +396,40 @@ async fn deleting_a_candidate_takes_everything_about_them() {
         None,
     );
 }
+
+#[tokio::test]
+async fn a_vetting_interview_moves_the_candidate_to_vetted() {
+    let api = TestApi::new().await;
+    let waiting = api.new_candidate().await;
+    let later = api.new_candidate().await;
+    check(
+        api.post(
+            &format!("{}/stage", item(later)),
+            &api.operator,
+            json!({"stage": "introduced"}),
+        )
+        .await,
+        StatusCode::OK,
+    );
+    let vetting = api
+        .create("/api/v1/vetting", vetting_body(waiting, "not_yet"))
+        .await;
+    api.create("/api/v1/vetting", vetting_body(later, "recommend"))
+        .await;
+
+    // Applied → vetted, with the interview named in the history; whatever it recommended.
+    let moved = check(api.get(&item(waiting), &api.operator).await, StatusCode::OK);
+    assert_eq!(moved["stage"], "vetted");
+    let history = moved["stage_history"].as_array().expect("history");
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[1]["stage"], "vetted");
+    assert_eq!(history[1]["note"], format!("vetting {vetting}"));
+    assert_eq!(
+        api.ids(&format!("{LIST}?stage=vetted")).await,
+        [waiting],
+        "the stage filter (and so the funnel) sees the move"
+    );
+    // A candidate further along is not moved back.
+    let kept = check(api.get(&item(later), &api.operator).await, StatusCode::OK);
+    assert_eq!(kept["stage"], "introduced");
+}
