@@ -14,7 +14,7 @@ pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A node in a federation of one (so that it publishes reports for the national view):
 /// returns it with its first operator token.
-fn federated_node(dir: &std::path::Path, tmp: &std::path::Path) -> (Node, String) {
+pub(crate) fn federated_node(dir: &std::path::Path, tmp: &std::path::Path) -> (Node, String) {
     let steward_file = tmp.join("steward.key");
     let out = run(&[
         "federation",

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod channels;
 mod driver;
 mod introductions;
 mod journey;

@@ -201,6 +201,14 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "/candidates/1/consent/withdraw",
         "/introductions/1/outcome",
         "/introductions/1/withdraw",
+        "/introductions",
+        "/providers/new",
+        "/providers/1/edit",
+        "/programs/new",
+        "/programs/1/edit",
+        "/placements/1/retention",
+        "/outreach",
+        "/goals",
     ] {
         let res = c
             .post(format!("{base}{path}"))
@@ -209,12 +217,30 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
                 ("csrf", "0000"),
                 ("stage", "vetted"),
                 ("outcome", "accepted"),
+                ("name", "Forged"),
+                ("year", "2026"),
+                ("placements", "1"),
+                ("people_trained", "1"),
+                ("job_seekers_reached", "1"),
             ])
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), 403, "a forged form on {path}");
     }
+    // None of them wrote anything.
+    let (_, providers) = api.get("/api/v1/providers").await;
+    assert_eq!(
+        providers["items"].as_array().map(Vec::len),
+        Some(0),
+        "{providers}"
+    );
+    let (_, community) = api.get("/api/v1/community").await;
+    assert_eq!(
+        community["goals"].as_array().map(Vec::len),
+        Some(0),
+        "{community}"
+    );
     // The public application form needs its token too.
     let res = c
         .post(format!("{base}/apply"))
@@ -240,6 +266,17 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "/openings",
         "/introductions",
         "/introductions/new?candidate=c-0000000000000000",
+        "/introductions/new?candidate_id=1&opening_id=1",
+        "/providers",
+        "/providers/new",
+        "/providers/1/edit",
+        "/programs/new",
+        "/programs/1",
+        "/programs/1/edit",
+        "/placements",
+        "/outreach",
+        "/goals",
+        "/federation",
     ] {
         let res = c
             .get(format!("{base}{path}"))
@@ -248,6 +285,45 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
             .await
             .unwrap();
         assert_eq!(res.status(), 403, "reviewer on {path}");
+    }
+    // The 403 page is inside the reviewer's own navigation, with sign-out.
+    let res = c
+        .get(format!("{base}/goals"))
+        .header(COOKIE, &reviewer)
+        .send()
+        .await
+        .unwrap();
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains(r#"href="/vetting""#) && html.contains(r#"action="/sign-out""#),
+        "{html}"
+    );
+    // Forms a reviewer may not post are refused for the role, even with the right token.
+    let page = c
+        .get(format!("{base}/vetting"))
+        .header(COOKIE, &reviewer)
+        .send()
+        .await
+        .unwrap();
+    let reviewer_csrf = csrf_of(&page.text().await.unwrap());
+    for path in [
+        "/goals",
+        "/outreach",
+        "/providers/new",
+        "/placements/1/retention",
+    ] {
+        let res = c
+            .post(format!("{base}{path}"))
+            .header(COOKIE, &reviewer)
+            .form(&[
+                ("csrf", reviewer_csrf.as_str()),
+                ("year", "2026"),
+                ("name", "X"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "reviewer posting {path}");
     }
     let res = c
         .get(format!("{base}/vetting"))

@@ -1,5 +1,6 @@
-//! The dashboard's charts, drawn server-side as SVG by plotters: no JavaScript in the
-//! browser, nothing to download, and the picture is ready with the page.
+//! The charts of the dashboard and the national view, drawn server-side as SVG by
+//! plotters: no JavaScript in the browser, nothing to download, and the picture is ready
+//! with the page.
 //!
 //! Labels drawn into a chart are this module's own fixed words and numbers, never text
 //! from a record: the SVG goes into the page unescaped (plotters writes markup).
@@ -168,6 +169,105 @@ pub(crate) fn goals(rows: &[(&'static str, u64, u64)]) -> Result<String, UiError
     Ok(responsive(svg, dims, "Yearly goals against progress"))
 }
 
+/// The colours of a trend chart's lines, in series order; dark enough on white for a
+/// 3:1 contrast with the background, and told apart by the marker shape as well.
+const SERIES: [RGBColor; 3] = [
+    RGBColor(29, 78, 137),
+    RGBColor(180, 83, 9),
+    RGBColor(21, 128, 61),
+];
+
+/// Monthly series as lines, one per metric (at most three), over `months` (their axis
+/// labels, such as "Jan"). A month without a published figure is a gap in the line, never
+/// a zero.
+pub(crate) fn trend(
+    months: &[String],
+    series: &[(&'static str, Vec<Option<u64>>)],
+    label: &str,
+) -> Result<String, UiError> {
+    let dims = (640u32, 320u32);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, dims).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let n = months.len().max(1);
+        let top = series
+            .iter()
+            .flat_map(|(_, points)| points.iter().flatten())
+            .copied()
+            .max()
+            .unwrap_or(0);
+        let end = axis_end(top);
+        let x_label = |i: &usize| months.get(*i).cloned().unwrap_or_default();
+        let mut chart = ChartBuilder::on(&root)
+            .margin(16)
+            .x_label_area_size(30)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0usize..n.saturating_sub(1).max(1), 0u64..end)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(WHITE)
+            .bold_line_style(GRID)
+            .axis_style(GRID)
+            .x_labels(n)
+            .x_label_formatter(&x_label)
+            .y_labels(5)
+            .label_style(("sans-serif", 17).into_font().color(&INK))
+            .draw()
+            .map_err(failed)?;
+        for (k, (name, points)) in series.iter().enumerate().take(SERIES.len()) {
+            let colour = SERIES[k];
+            // Consecutive published months make one stretch of line.
+            let mut runs: Vec<Vec<(usize, u64)>> = vec![Vec::new()];
+            for (i, p) in points.iter().enumerate() {
+                match p {
+                    Some(v) => runs.last_mut().map_or((), |r| r.push((i, *v))),
+                    None => runs.push(Vec::new()),
+                }
+            }
+            let style = ShapeStyle::from(&colour).stroke_width(3);
+            chart
+                .draw_series(
+                    runs.into_iter()
+                        .filter(|r| r.len() > 1)
+                        .map(move |r| PathElement::new(r, style)),
+                )
+                .map_err(failed)?
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            let marks = points
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| p.map(|v| (i, v)));
+            if k == 1 {
+                chart
+                    .draw_series(marks.map(|c| TriangleMarker::new(c, 6, colour.filled())))
+                    .map_err(failed)?;
+            } else if k == 2 {
+                chart
+                    .draw_series(marks.map(|c| Cross::new(c, 5, colour.stroke_width(3))))
+                    .map_err(failed)?;
+            } else {
+                chart
+                    .draw_series(marks.map(|c| Circle::new(c, 5, colour.filled())))
+                    .map_err(failed)?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(GRID)
+            .label_font(("sans-serif", 17).into_font().color(&INK))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(failed)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(responsive(svg, dims, label))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -184,6 +284,37 @@ mod tests {
         );
         let svg = goals(&[("Placements", 40, 10)]).unwrap();
         assert!(svg.contains("10 of 40 (25%)"), "{svg}");
+    }
+
+    #[test]
+    fn a_trend_leaves_gaps_for_months_without_a_figure() {
+        let months: Vec<String> = ["Jan", "Feb", "Mar"].map(String::from).to_vec();
+        let svg = trend(
+            &months,
+            &[
+                ("Applied", vec![Some(12), None, Some(30)]),
+                ("Placed", vec![None, None, None]),
+            ],
+            "Trends",
+        )
+        .unwrap();
+        assert!(svg.starts_with("<svg viewBox=\"0 0 640"), "{}", &svg[..80]);
+        assert!(
+            svg.contains("Applied") && svg.contains("Placed"),
+            "the legend: {svg}"
+        );
+        assert!(svg.contains("aria-label=\"Trends\""));
+        // Series lines are 3 wide (the grid is 1): two lone points are no line, so the
+        // only wide polylines are the two legend keys.
+        let lines = |svg: &str| {
+            svg.lines()
+                .filter(|l| l.starts_with("<polyline") && l.contains("stroke-width=\"3\""))
+                .count()
+        };
+        assert_eq!(lines(&svg), 2, "{svg}");
+        // Two published months in a row are joined.
+        let joined = trend(&months, &[("Applied", vec![Some(12), Some(20), None])], "T").unwrap();
+        assert_eq!(lines(&joined), 2, "a line and its key: {joined}");
     }
 
     #[test]

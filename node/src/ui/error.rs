@@ -16,6 +16,9 @@ pub(crate) enum UiError {
     },
     /// Signed in, but this role may not do this (or a form's CSRF token was wrong).
     Forbidden(String),
+    /// A page not for the signed-in person's role: shown inside their own navigation, with
+    /// sign-out, so that they can go on to the pages that are theirs.
+    NotForRole(String, Box<super::Chrome>),
     NotFound,
     /// Too many requests of this kind just now.
     TooMany(String),
@@ -43,6 +46,13 @@ struct ErrorPage {
     message: String,
 }
 
+#[derive(Template)]
+#[template(path = "forbidden.html")]
+struct ForbiddenPage {
+    chrome: super::Chrome,
+    message: String,
+}
+
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         let (status, title, message) = match self {
@@ -55,6 +65,16 @@ impl IntoResponse for UiError {
                     .into_response();
             }
             UiError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
+            UiError::NotForRole(message, chrome) => {
+                let page = ForbiddenPage {
+                    chrome: *chrome,
+                    message,
+                };
+                return match page.render() {
+                    Ok(html) => (StatusCode::FORBIDDEN, axum::response::Html(html)).into_response(),
+                    Err(e) => UiError::internal("rendering the 403 page", e).into_response(),
+                };
+            }
             UiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Not found",

@@ -30,7 +30,6 @@ use crate::model::{Direction, Introduction, IntroductionStatus, Opening, Persona
 use crate::store::Table;
 
 const OPERATOR: &[Role] = &[Role::Operator];
-const EMPLOYER: &[Role] = &[Role::Employer];
 const EITHER: &[Role] = &[Role::Operator, Role::Employer];
 
 /// Pages of 500 introductions read for the operator's "recently decided" list.
@@ -184,11 +183,17 @@ struct RequestFormPage {
     opening: Field,
     message: Field,
     openings: Vec<(String, String)>,
+    /// An operator asking on an employer's behalf: the employer's id and name, and the
+    /// candidate's name (a local candidate named by id).
+    on_behalf: Option<(u64, String)>,
+    candidate_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct RequestQuery {
     candidate: Option<String>,
+    /// Operators: a local candidate by id.
+    candidate_id: Option<u64>,
     profile: Option<String>,
     opening_id: Option<u64>,
 }
@@ -200,34 +205,102 @@ async fn request_page(
     status: StatusCode,
 ) -> Result<Response, UiError> {
     let mut openings = vec![(String::new(), "No particular opening".to_owned())];
+    let operator = session.caller.role == Role::Operator;
+    // An operator's request is for one employer: the form offers that employer's openings.
+    let on_behalf = match form.value("employer_id").parse::<u64>() {
+        Ok(e) if operator => Some((e, super::operator::employer_name(state, e)?)),
+        _ => None,
+    };
+    let listed = match &on_behalf {
+        Some((e, _)) => {
+            let page: ListPage<Record<Opening>> = ok(state
+                .api
+                .get(
+                    session.token(),
+                    &format!("/api/v1/openings?limit=500&employer_id={e}"),
+                )
+                .await?)?;
+            page.items
+                .into_iter()
+                .map(|o| (o.id, o.data.title))
+                .collect()
+        }
+        None => own_openings(state, session).await?,
+    };
     openings.extend(
-        own_openings(state, session)
-            .await?
+        listed
             .into_iter()
             .map(|(id, title)| (id.to_string(), title)),
     );
     let remote = !form.value("profile").is_empty();
+    let by_id = operator && !remote;
+    let candidate_name = match form.value("candidate_id").parse::<u64>() {
+        Ok(c) if by_id => Some(
+            state
+                .app
+                .store
+                .get::<crate::model::Personal>(crate::store::Table::CandidatePersonal, c)?
+                .map_or_else(|| format!("Candidate {c}"), |p| p.name),
+        ),
+        _ => None,
+    };
+    let target = if remote {
+        "profile"
+    } else if by_id {
+        "candidate_id"
+    } else {
+        "candidate"
+    };
     let mut res = render(&RequestFormPage {
         chrome: Chrome::signed_in(state, session, "Ask for an introduction", "/introductions"),
-        target: form.field(if remote { "profile" } else { "candidate" }),
+        target: form.field(target),
         remote,
         opening: form.field("opening_id"),
         message: form.field("message"),
         openings,
+        on_behalf,
+        candidate_name,
         form,
     });
     *res.status_mut() = status;
     Ok(res)
 }
 
-/// `GET /introductions/new?candidate=c-…` (or `?profile=…`), from a search result.
+/// `GET /introductions/new?candidate=c-…` (or `?profile=…`), from a search result; for
+/// an operator, `?candidate_id=…&opening_id=…` (or `?profile=…&opening_id=…`) from an
+/// opening's matches, on behalf of the opening's employer.
 pub(crate) async fn request_form(
     State(state): State<UiState>,
     headers: HeaderMap,
     Query(q): Query<RequestQuery>,
 ) -> Result<Response, UiError> {
-    let session = Session::require(&state, &headers, "/search", EMPLOYER)?;
+    let session = Session::require(&state, &headers, "/search", EITHER)?;
     let opening = q.opening_id.map(|o| o.to_string()).unwrap_or_default();
+    if session.caller.role == Role::Operator {
+        // The employer is the opening's: an operator's request comes from its matches.
+        let Some(opening_id) = q.opening_id else {
+            return Ok(redirect("/openings"));
+        };
+        let o: Record<Opening> = ok(state
+            .api
+            .get(session.token(), &format!("/api/v1/openings/{opening_id}"))
+            .await?)?;
+        let employer = o.data.employer_id.to_string();
+        let form = match (q.candidate_id, q.profile.as_deref()) {
+            (Some(c), None) => FormState::with(&[
+                ("candidate_id", &c.to_string()),
+                ("opening_id", &opening),
+                ("employer_id", &employer),
+            ]),
+            (None, Some(p)) => FormState::with(&[
+                ("profile", p),
+                ("opening_id", &opening),
+                ("employer_id", &employer),
+            ]),
+            _ => return Ok(redirect(&format!("/openings/{opening_id}"))),
+        };
+        return request_page(&state, &session, form, StatusCode::OK).await;
+    }
     let form = match (q.candidate.as_deref(), q.profile.as_deref()) {
         (Some(c), None) => FormState::with(&[("candidate", c), ("opening_id", &opening)]),
         (None, Some(p)) => FormState::with(&[("profile", p), ("opening_id", &opening)]),
@@ -243,15 +316,33 @@ pub(crate) async fn request(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
-    let session = Session::require(&state, &headers, "/introductions", EMPLOYER)?;
+    let session = Session::require(&state, &headers, "/introductions", EITHER)?;
     let form = FormData::new(pairs);
     session.check_csrf(&form)?;
-    let answer = match form.number("opening_id") {
-        Ok(opening) => {
+    let operator = session.caller.role == Role::Operator;
+    let numbers = form.number("opening_id").and_then(|opening| {
+        if operator {
+            Ok((
+                opening,
+                form.number("employer_id")?,
+                form.number("candidate_id")?,
+            ))
+        } else {
+            Ok((opening, None, None))
+        }
+    });
+    let answer = match numbers {
+        Ok((opening, employer, candidate_id)) => {
             let mut body = json!({"message": form.get("message"), "opening_id": opening});
-            match form.opt("profile") {
-                Some(p) => body["profile"] = json!(p),
-                None => body["candidate"] = json!(form.get("candidate")),
+            // The API takes the employer and the candidate's id from operators only; an
+            // employer's request is for itself and names the pseudonym it was shown.
+            if operator {
+                body["employer_id"] = json!(employer);
+            }
+            match (form.opt("profile"), candidate_id) {
+                (Some(p), _) => body["profile"] = json!(p),
+                (None, Some(c)) => body["candidate_id"] = json!(c),
+                (None, None) => body["candidate"] = json!(form.get("candidate")),
             }
             state
                 .api

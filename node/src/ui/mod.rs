@@ -16,14 +16,17 @@ mod api;
 mod candidates;
 mod charts;
 mod error;
+mod federation;
 mod form;
 mod introductions;
 mod national;
 mod operator;
+mod placements;
 mod public;
 mod reviewer;
 mod search;
 mod session;
+mod training;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -102,6 +105,32 @@ pub fn mount(api: Router, state: AppState) -> Router {
         )
         .route("/openings/{id}", get(operator::opening))
         .route("/openings/{id}/placements", post(operator::place))
+        .route("/providers", get(training::providers))
+        .route(
+            "/providers/new",
+            get(training::provider_new).post(training::provider_create),
+        )
+        .route(
+            "/providers/{id}/edit",
+            get(training::provider_edit).post(training::provider_update),
+        )
+        .route(
+            "/programs/new",
+            get(training::program_new).post(training::program_create),
+        )
+        .route("/programs/{id}", get(training::program))
+        .route(
+            "/programs/{id}/edit",
+            get(training::program_edit).post(training::program_update),
+        )
+        .route("/placements", get(placements::placements))
+        .route("/placements/{id}/retention", post(placements::check_in))
+        .route(
+            "/outreach",
+            get(placements::outreach).post(placements::add_outreach),
+        )
+        .route("/goals", get(placements::goals).post(placements::set_goals))
+        .route("/federation", get(federation::federation))
         .route("/vetting", get(reviewer::queue))
         .route(
             "/vetting/{id}",
@@ -184,10 +213,15 @@ fn nav_for(role: Role) -> Vec<NavItem> {
             item("/dashboard", "Dashboard"),
             item("/candidates", "Candidates"),
             item("/employers", "Employers"),
+            item("/providers", "Training"),
             item("/openings", "Openings"),
+            item("/placements", "Placements"),
             item("/introductions", "Introductions"),
             item("/vetting", "Vetting"),
             item("/search", "Search"),
+            item("/outreach", "Outreach"),
+            item("/goals", "Goals"),
+            item("/federation", "Federation"),
             item("/national", "National"),
         ],
         Role::Reviewer => vec![item("/vetting", "Vetting queue")],
@@ -196,7 +230,10 @@ fn nav_for(role: Role) -> Vec<NavItem> {
             item("/openings", "Your openings"),
             item("/introductions", "Introductions"),
         ],
-        Role::National => vec![item("/national", "National view")],
+        Role::National => vec![
+            item("/national", "National view"),
+            item("/federation", "Federation"),
+        ],
     }
 }
 

@@ -1,6 +1,7 @@
 //! The national view for national staff (and operators): every member community's latest
 //! verified metric report for a year, added up by `metrics::national` exactly as
-//! `GET /api/v1/federation/metrics` does, with the CSV download of the same.
+//! `GET /api/v1/federation/metrics` does, with the monthly trend charts (each beside a
+//! table of its figures) and the CSV download of the same.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -11,9 +12,9 @@ use serde::Deserialize;
 use techhire_protocol::{Period, Value};
 
 use super::session::Session;
-use super::{render, Chrome, UiError, UiState};
+use super::{charts, render, Chrome, UiError, UiState};
 use crate::auth::Role;
-use crate::metrics::national::{national_view, PeriodFilter, TotalStatus};
+use crate::metrics::national::{national_view, PeriodFilter, TotalStatus, Trend};
 use crate::metrics::publish::held_reports;
 
 const NATIONAL: &[Role] = &[Role::Operator, Role::National];
@@ -53,6 +54,95 @@ struct NationalPage {
     columns: Vec<&'static str>,
     totals: Vec<TotalRow>,
     communities: Vec<CommunityRow>,
+    trends: Vec<TrendChart>,
+}
+
+/// One trend chart with the table of the same figures beside it.
+pub(crate) struct TrendChart {
+    pub(crate) title: &'static str,
+    pub(crate) svg: String,
+    pub(crate) columns: Vec<&'static str>,
+    /// Per month: its name and each series' figure as shown.
+    pub(crate) rows: Vec<(String, Vec<String>)>,
+}
+
+/// The charts of the national view's monthly trends: the pipeline, and training with
+/// outreach (whose figures are of another size, so they get their own axis).
+const TREND_CHARTS: [(&str, &[(&str, &str)]); 2] = [
+    (
+        "Pipeline by month",
+        &[
+            ("applied", "Applied"),
+            ("vetted", "Vetted"),
+            ("placed", "Placed"),
+        ],
+    ),
+    (
+        "Training and outreach by month",
+        &[
+            ("training.completed", "Completed training"),
+            ("outreach.reached", "Job seekers reached"),
+        ],
+    ),
+];
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+fn trend_view(trends: &[Trend]) -> Result<Vec<TrendChart>, UiError> {
+    let mut out = Vec::new();
+    for (title, metrics) in TREND_CHARTS {
+        let found: Vec<(&'static str, &Trend)> = metrics
+            .iter()
+            .filter_map(|(m, label)| trends.iter().find(|t| t.metric == *m).map(|t| (*label, t)))
+            .collect();
+        let Some((_, first)) = found.first() else {
+            continue;
+        };
+        if first.points.is_empty() {
+            continue;
+        }
+        let months: Vec<String> = first
+            .points
+            .iter()
+            .map(|p| match p.period {
+                Period::Month { month, .. } => MONTHS
+                    .get(usize::from(month).saturating_sub(1))
+                    .map_or_else(|| month.to_string(), |m| (*m).to_owned()),
+                other => other.to_string(),
+            })
+            .collect();
+        let series: Vec<(&'static str, Vec<Option<u64>>)> = found
+            .iter()
+            .map(|(label, t)| (*label, t.points.iter().map(|p| p.value).collect()))
+            .collect();
+        let svg = charts::trend(&months, &series, title)?;
+        let rows = months
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let cells = series
+                    .iter()
+                    .map(|(_, values)| {
+                        values
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .map_or_else(|| "—".to_owned(), thousands)
+                    })
+                    .collect();
+                (m.clone(), cells)
+            })
+            .collect();
+        out.push(TrendChart {
+            title,
+            svg,
+            columns: series.iter().map(|(l, _)| *l).collect(),
+            rows,
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,7 +158,7 @@ fn shown(value: Value) -> String {
     }
 }
 
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -97,12 +187,18 @@ pub(crate) async fn national(
         let year = chosen
             .or_else(|| years.last().copied())
             .unwrap_or(this_year);
-        let filter = PeriodFilter::Period(Period::Year { year });
-        let view = national_view(&held, &filter);
+        // The whole year (months, quarters and the year): the table reads the year's
+        // period, the trend charts the months.
+        let view = national_view(&held, &PeriodFilter::Year(year));
+        let trends = trend_view(&view.trends)?;
         let mut totals = Vec::new();
         let mut communities = Vec::new();
         let mut reporting = 0;
-        if let Some(period) = view.periods.first() {
+        if let Some(period) = view
+            .periods
+            .iter()
+            .find(|p| p.period == Period::Year { year })
+        {
             reporting = period.communities_reporting;
             totals = period
                 .totals
@@ -140,11 +236,11 @@ pub(crate) async fn national(
                 })
                 .collect();
         }
-        Ok::<_, UiError>((year, years, reporting, totals, communities))
+        Ok::<_, UiError>((year, years, reporting, totals, communities, trends))
     })
     .await
     .map_err(|e| UiError::internal("national view task", e))??;
-    let (year, years, communities_reporting, totals, communities) = page;
+    let (year, years, communities_reporting, totals, communities, trends) = page;
     Ok(render(&NationalPage {
         chrome: Chrome::signed_in(&state, &session, "National view", "/national"),
         joined: state.app.federation.is_some(),
@@ -154,6 +250,7 @@ pub(crate) async fn national(
         columns: COLUMNS.iter().map(|(_, label)| *label).collect(),
         totals,
         communities,
+        trends,
     }))
 }
 

@@ -897,6 +897,8 @@ pub(crate) struct PlaceForm {
     pub(crate) candidate_id: u64,
     pub(crate) start_date: Field,
     pub(crate) wage: Field,
+    /// The training program to credit (the program's "hiring channel" record).
+    pub(crate) program: Field,
     pub(crate) summary: Option<String>,
 }
 
@@ -906,6 +908,10 @@ struct OpeningPage {
     chrome: Chrome,
     /// Employers ask for introductions from their opening's matches.
     can_request: bool,
+    /// Operators ask on the opening's employer's behalf.
+    operator_request: bool,
+    /// The programs a placement may credit: (id, name), the first "none".
+    programs: Vec<(String, String)>,
     opening: Record<Opening>,
     employer: String,
     remote: String,
@@ -939,6 +945,17 @@ async fn opening_view(
         )
         .await?)?;
     let today = Utc::now().date_naive().to_string();
+    let is_operator = session.caller.role == Role::Operator;
+    let mut programs = vec![(String::new(), "None".to_owned())];
+    if is_operator {
+        let (list, _) = super::training::all_items::<Record<crate::model::Program>>(
+            state,
+            session.token(),
+            "/api/v1/programs",
+        )
+        .await?;
+        programs.extend(list.into_iter().map(|p| (p.id.to_string(), p.data.name)));
+    }
     let mut matches = Vec::with_capacity(ranked.items.len());
     for r in ranked.items {
         let mut view = view_match(&state.app.taxonomy, r);
@@ -961,6 +978,7 @@ async fn opening_view(
                 candidate_id: cid,
                 start_date: field("start_date"),
                 wage: field("starting_wage_annual_usd"),
+                program: field("program_id"),
                 summary: form
                     .summary()
                     .filter(|_| form.summary_field().is_none())
@@ -998,6 +1016,8 @@ async fn opening_view(
     let mut res = render(&OpeningPage {
         chrome: Chrome::signed_in(state, session, &opening.data.title, "/openings"),
         can_request: session.caller.role == Role::Employer,
+        operator_request: is_operator,
+        programs,
         employer: employer_name(state, opening.data.employer_id)?,
         remote,
         requirements,
@@ -1042,8 +1062,11 @@ pub(crate) async fn place(
         Ok(Some(c)) => c,
         _ => return Err(UiError::NotFound),
     };
-    let answer = match form.number("starting_wage_annual_usd") {
-        Ok(wage) => {
+    let numbers = form
+        .number("starting_wage_annual_usd")
+        .and_then(|wage| Ok((wage, form.number("program_id")?)));
+    let answer = match numbers {
+        Ok((wage, program)) => {
             let body = json!({
                 "candidate_id": candidate_id,
                 "employer_id": opening.data.employer_id,
@@ -1051,6 +1074,7 @@ pub(crate) async fn place(
                 "start_date": form.get("start_date"),
                 "starting_wage_annual_usd": wage.unwrap_or(0),
                 "soc_code": opening.data.soc_code,
+                "program_id": program,
             });
             state
                 .api

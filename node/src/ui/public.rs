@@ -1,5 +1,6 @@
-//! The public pages: the community's front page and the candidate application form (no
-//! sign-in; rate-limited; usable on a phone).
+//! The public pages: the community's front page (what the local TechHire does, its
+//! partners, its progress from its own published metric reports) and the candidate
+//! application form (no sign-in; the form is rate-limited; both usable on a phone).
 
 use askama::Template;
 use axum::extract::{Form, Query, State};
@@ -49,6 +50,127 @@ struct HomePage {
     chrome: Chrome,
     backbone: Option<String>,
     signed_in_home: Option<&'static str>,
+    partners: Partners,
+    progress: Option<Progress>,
+}
+
+/// The community's partners, as the public may know them: employers that signed the
+/// TechHire commitment or speak for it, and the training providers.
+#[derive(Default)]
+pub(crate) struct Partners {
+    pub(crate) employers: Vec<(String, &'static str)>,
+    pub(crate) providers: Vec<(String, Option<String>)>,
+}
+
+/// The community's own published figures for a year.
+pub(crate) struct Progress {
+    pub(crate) year: u16,
+    pub(crate) published_on: String,
+    /// (metric, figure as shown, what it counts): published cells only.
+    pub(crate) figures: Vec<(&'static str, String, &'static str)>,
+}
+
+/// The figures the front page may show, in order, with what each counts.
+const PUBLIC_FIGURES: [(&str, &str); 6] = [
+    ("applied", "people applied"),
+    ("placed", "people placed in tech jobs"),
+    ("placed.median_wage", "median starting wage a year"),
+    ("training.completed", "people completed training"),
+    ("outreach.reached", "job seekers reached"),
+    (
+        "employers.committed",
+        "employers committed to hire on skills",
+    ),
+];
+
+/// Most partners of each kind the front page lists.
+const MAX_PARTNERS: usize = 60;
+
+fn partners(store: &crate::store::Store) -> Result<Partners, UiError> {
+    use crate::model::{Employer, Provider, Record};
+    use crate::store::Table;
+    let employers = store.list::<Record<Employer>>(Table::Employer, None, MAX_PARTNERS, |e| {
+        e.data.advocate || e.data.commitment.is_some()
+    })?;
+    let providers =
+        store.list::<Record<Provider>>(Table::Provider, None, MAX_PARTNERS, |_| true)?;
+    Ok(Partners {
+        employers: employers
+            .items
+            .into_iter()
+            .map(|e| {
+                let role = if e.data.advocate {
+                    "Employer advocate"
+                } else {
+                    "Hiring commitment"
+                };
+                (e.data.name, role)
+            })
+            .collect(),
+        providers: providers
+            .items
+            .into_iter()
+            .map(|p| (p.data.name, p.data.city))
+            .collect(),
+    })
+}
+
+/// The community's progress as it published it: its own signed metric reports only (what
+/// the federation holds from this node's key), read through the national view's rules,
+/// so a withheld cell stays withheld and an unpublished figure is never shown.
+fn own_progress(
+    store: &crate::store::Store,
+    own: Option<techhire_protocol::PublicKey>,
+) -> Result<Option<Progress>, UiError> {
+    use crate::metrics::national::{national_view, PeriodFilter};
+    use techhire_protocol::Period;
+    // A node outside a federation publishes nothing, so it has nothing to show.
+    let Some(own) = own else {
+        return Ok(None);
+    };
+    let held: Vec<_> = crate::metrics::publish::held_reports(store)?
+        .into_iter()
+        .filter(|h| *h.record.signer() == own)
+        .collect();
+    let Some(year) = held
+        .iter()
+        .filter(|h| matches!(h.report.period, Period::Year { .. }))
+        .map(|h| h.report.period.year())
+        .max()
+    else {
+        return Ok(None);
+    };
+    let view = national_view(&held, &PeriodFilter::Period(Period::Year { year }));
+    let Some(report) = view.periods.first().and_then(|p| p.communities.first()) else {
+        return Ok(None);
+    };
+    let figures = PUBLIC_FIGURES
+        .iter()
+        .filter_map(|(metric, words)| {
+            let cell = report
+                .cells
+                .0
+                .iter()
+                .find(|c| c.metric == *metric && c.dimension.is_empty())?;
+            let n = cell.value.number()?;
+            let shown = match cell.value {
+                techhire_protocol::Value::Amount(_) => {
+                    super::training::dollars(u32::try_from(n).unwrap_or(u32::MAX))
+                }
+                _ => super::national::thousands(n),
+            };
+            Some((*metric, shown, *words))
+        })
+        .collect();
+    let published_on = i64::try_from(report.computed_at_ms)
+        .ok()
+        .and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis)
+        .map_or_else(String::new, |d| d.format("%-d %B %Y").to_string());
+    Ok(Some(Progress {
+        year,
+        published_on,
+        figures,
+    }))
 }
 
 pub(crate) async fn home(
@@ -57,10 +179,19 @@ pub(crate) async fn home(
 ) -> Result<Response, UiError> {
     let community = state.app.store.get_meta::<Community>("community")?;
     let session = Session::current(&state, &headers)?;
+    let store = state.app.store.clone();
+    let own = state.app.federation.as_ref().map(|f| f.key());
+    let (partners, progress) = tokio::task::spawn_blocking(move || {
+        Ok::<_, UiError>((partners(&store)?, own_progress(&store, own)?))
+    })
+    .await
+    .map_err(|e| UiError::internal("front page task", e))??;
     let page = HomePage {
         chrome: Chrome::public(&state, "Welcome", "/", String::new()),
         backbone: community.and_then(|c| c.backbone_organisation),
         signed_in_home: session.map(|s| super::home_of(s.caller.role)),
+        partners,
+        progress,
     };
     Ok(render(&page))
 }

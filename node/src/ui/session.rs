@@ -85,10 +85,14 @@ impl Session {
             });
         };
         if !roles.contains(&session.caller.role) {
-            return Err(UiError::Forbidden(format!(
-                "This page is not for your role ({}).",
-                super::role_label(session.caller.role).to_lowercase()
-            )));
+            let chrome = super::Chrome::signed_in(state, &session, "Not allowed", path);
+            return Err(UiError::NotForRole(
+                format!(
+                    "This page is not for your role ({}).",
+                    super::role_label(session.caller.role).to_lowercase()
+                ),
+                Box::new(chrome),
+            ));
         }
         Ok(session)
     }
