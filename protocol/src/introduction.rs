@@ -10,7 +10,10 @@
 //!   the employer's message.
 //! - [`IntroAnswer`] (kind [`INTRODUCTION_ANSWER`](RecordKind::INTRODUCTION_ANSWER), `8`):
 //!   home node to requester; accepted (with the contact details the candidate chose to
-//!   share), declined, refused (with a reason) or expired.
+//!   share, and the operator's note: no other outcome carries one), declined, refused (with
+//!   a reason) or expired. Also requester to home node, outcome expired only, as a
+//!   *cancel*: the request was withdrawn or timed out at the requester, so the home node
+//!   closes it and can no longer accept it (same payload, so no new kind).
 //! - [`PlacementNotice`] (kind [`PLACEMENT_NOTICE`](RecordKind::PLACEMENT_NOTICE), `9`):
 //!   home node to requester; the candidate was placed through this introduction, so the
 //!   requesting community can credit it without counting the person a second time.

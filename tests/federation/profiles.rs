@@ -341,5 +341,11 @@ async fn a_profile_scoped_to_a_region_reaches_that_region_only() {
     for m in [&relay, &late, &outsider] {
         assert!(!profile_ids(m, &home).contains(&ohio_only), "{}", m.name);
         assert_eq!(tombstone_ids(m, &home), [ohio_only], "{}", m.name);
+        // Not held under any form: the feed never took its sequence either.
+        assert!(
+            m.head_of(&home.key.public()) < revived.seq(),
+            "{} holds the revived record",
+            m.name
+        );
     }
 }

@@ -267,6 +267,14 @@ impl DirectShared {
 /// `DirectIndex` tags: an outgoing request by its id, an incoming one by sender and id.
 const OUTGOING: u8 = b'O';
 const INCOMING: u8 = b'I';
+/// `DirectIndex` tag of a queued answer, by recipient and request id: its outbox sequence
+/// number, so that erasing a candidate can drop an answer carrying their contact details
+/// before it leaves ([`unqueue_answer`]). An entry may outlive its delivered message; the
+/// outbox never reuses a sequence number, so it never names another message.
+const QUEUED_ANSWER: u8 = b'A';
+/// `DirectIndex` tag of an open outgoing request, by deadline (ms, big-endian) then
+/// introduction id: [`expire_overdue`] reads only those past their deadline.
+const OPEN: u8 = b'E';
 
 /// Why a message cannot be queued.
 fn unsendable(reason: String) -> StoreError {
@@ -294,7 +302,37 @@ pub fn stage_send(
     value.extend_from_slice(&message.kind().0.to_be_bytes());
     value.extend_from_slice(&payload);
     tx.blob_put(Table::DirectOutbox, &name, &value);
+    if let DirectMessage::Answer(answer) = message {
+        tx.index_put(Table::DirectIndex, &queued_answer_name(to, &answer.id), seq);
+    }
     Ok(())
+}
+
+fn queued_answer_name(to: &PublicKey, id: &RequestId) -> Vec<u8> {
+    let mut name = vec![QUEUED_ANSWER];
+    name.extend_from_slice(to.as_bytes());
+    name.extend_from_slice(&id.0);
+    name
+}
+
+/// Drops the answer to `to`'s request `id` from the outbox if it has not left yet (one
+/// already handed to the network may still arrive); `true` if one was queued.
+pub fn unqueue_answer(
+    tx: &mut WriteTx<'_>,
+    to: &PublicKey,
+    id: &RequestId,
+) -> Result<bool, StoreError> {
+    let index = queued_answer_name(to, id);
+    let Some(seq) = tx.lookup(Table::DirectIndex, &index)? else {
+        return Ok(false);
+    };
+    tx.index_delete(Table::DirectIndex, &index);
+    let mut name = Vec::with_capacity(PUBLIC_KEY_BYTES + 8);
+    name.extend_from_slice(to.as_bytes());
+    name.extend_from_slice(&seq.to_be_bytes());
+    let queued = tx.blob_exists(Table::DirectOutbox, &name)?;
+    tx.blob_delete(Table::DirectOutbox, &name);
+    Ok(queued)
 }
 
 fn outgoing_name(id: &RequestId) -> Vec<u8> {
@@ -313,6 +351,24 @@ fn incoming_name(from: &PublicKey, id: &RequestId) -> Vec<u8> {
 /// Records that outgoing request `id` is introduction `intro`.
 pub fn index_outgoing(tx: &mut WriteTx<'_>, id: &RequestId, intro: u64) {
     tx.index_put(Table::DirectIndex, &outgoing_name(id), intro);
+}
+
+fn open_name(expires_at: chrono::DateTime<Utc>, intro: u64) -> Vec<u8> {
+    let mut name = vec![OPEN];
+    let ms = u64::try_from(expires_at.timestamp_millis()).unwrap_or(0);
+    name.extend_from_slice(&ms.to_be_bytes());
+    name.extend_from_slice(&intro.to_be_bytes());
+    name
+}
+
+/// Records that outgoing introduction `intro` is open until `expires_at`.
+pub fn index_open(tx: &mut WriteTx<'_>, expires_at: chrono::DateTime<Utc>, intro: u64) {
+    tx.index_put(Table::DirectIndex, &open_name(expires_at, intro), intro);
+}
+
+/// Records that outgoing introduction `intro` (open until `expires_at`) is closed.
+pub fn unindex_open(tx: &mut WriteTx<'_>, expires_at: chrono::DateTime<Utc>, intro: u64) {
+    tx.index_delete(Table::DirectIndex, &open_name(expires_at, intro));
 }
 
 /// The introduction of outgoing request `id`, if this node made it.
@@ -342,9 +398,14 @@ struct Queued {
     payload: Vec<u8>,
 }
 
-fn queued(store: &Store) -> Result<Vec<Queued>, StoreError> {
+/// At most this many of one recipient's queued messages are read (and so at most this many
+/// are in flight to it) at each offer: the outbox is read on the swarm task.
+const FLUSH_PER_PEER: usize = 64;
+
+/// The first `limit` messages queued for `to`, oldest first.
+fn queued(store: &Store, to: &PublicKey, limit: usize) -> Result<Vec<Queued>, StoreError> {
     let mut out = Vec::new();
-    for (name, value) in store.blob_range(Table::DirectOutbox, &[], None, usize::MAX)? {
+    for (name, value) in store.blob_range(Table::DirectOutbox, to.as_bytes(), None, limit)? {
         let to = name
             .get(..PUBLIC_KEY_BYTES)
             .and_then(|b| <[u8; PUBLIC_KEY_BYTES]>::try_from(b).ok())
@@ -382,6 +443,9 @@ pub enum RemoteProfile {
     Expired { origin: PublicKey },
     /// No feed this node holds has it.
     Unknown,
+    /// Several origins hold a profile with this id (a member copied another node's id):
+    /// the requester must name the home node.
+    Ambiguous { origins: usize },
 }
 
 /// The record a feed keeps under a profile id (the profile, or its tombstone), looked up
@@ -403,41 +467,73 @@ fn profile_record(
         .filter(|r| r.seq() == seq))
 }
 
-/// Finds profile `id` in the feeds of the other nodes (one index lookup per origin).
+/// Finds profile `id` in the feeds of the other nodes (one index lookup per origin); see
+/// [`find_profile_at`].
 pub fn find_profile(
     store: &Store,
     own: &PublicKey,
     id: &ProfileId,
     now_ms: u64,
 ) -> Result<RemoteProfile, StoreError> {
-    for (origin, _) in feed::heads(store)? {
-        if origin == *own {
-            continue;
+    find_profile_at(store, own, None, id, now_ms)
+}
+
+/// Finds profile `id` as origin `home` published it, or, with no `home`, in the feeds of
+/// the other nodes: [`RemoteProfile::Ambiguous`] if more than one origin holds that id,
+/// since a profile id is only unique per origin (a member could copy another's).
+pub fn find_profile_at(
+    store: &Store,
+    own: &PublicKey,
+    home: Option<&PublicKey>,
+    id: &ProfileId,
+    now_ms: u64,
+) -> Result<RemoteProfile, StoreError> {
+    let mut found = Vec::new();
+    match home {
+        Some(origin) if origin == own => {}
+        Some(origin) => {
+            if let Some(record) = profile_record(store, origin, id)? {
+                found.push((*origin, record));
+            }
         }
-        let Some(record) = profile_record(store, &origin, id)? else {
-            continue;
-        };
-        // Stored records passed the payload rules; one that no longer decodes is damage.
-        let damaged = || unsendable("a stored profile does not decode".into());
-        return Ok(match record.kind() {
-            RecordKind::TOMBSTONE => RemoteProfile::Withdrawn {
-                origin,
-                tombstone: Tombstone::decode(record.payload()).map_err(|_| damaged())?,
-            },
-            _ => {
-                let profile = SharedProfile::decode(record.payload()).map_err(|_| damaged())?;
-                if profile.expires_at_ms <= now_ms {
-                    RemoteProfile::Expired { origin }
-                } else {
-                    RemoteProfile::Live {
-                        origin,
-                        profile: Box::new(profile),
-                    }
+        None => {
+            for (origin, _) in feed::heads(store)? {
+                if origin == *own {
+                    continue;
+                }
+                if let Some(record) = profile_record(store, &origin, id)? {
+                    found.push((origin, record));
                 }
             }
+        }
+    }
+    if found.len() > 1 {
+        return Ok(RemoteProfile::Ambiguous {
+            origins: found.len(),
         });
     }
-    Ok(RemoteProfile::Unknown)
+    let Some((origin, record)) = found.pop() else {
+        return Ok(RemoteProfile::Unknown);
+    };
+    // Stored records passed the payload rules; one that no longer decodes is damage.
+    let damaged = || unsendable("a stored profile does not decode".into());
+    Ok(match record.kind() {
+        RecordKind::TOMBSTONE => RemoteProfile::Withdrawn {
+            origin,
+            tombstone: Tombstone::decode(record.payload()).map_err(|_| damaged())?,
+        },
+        _ => {
+            let profile = SharedProfile::decode(record.payload()).map_err(|_| damaged())?;
+            if profile.expires_at_ms <= now_ms {
+                RemoteProfile::Expired { origin }
+            } else {
+                RemoteProfile::Live {
+                    origin,
+                    profile: Box::new(profile),
+                }
+            }
+        }
+    })
 }
 
 /// The local candidate behind this node's live shared profile `id`
@@ -551,7 +647,19 @@ async fn act(
     match message {
         DirectMessage::Request(request) => {
             let own = shared.keypair.public();
-            let (candidate, published) = candidate_of(store, &own, &request.profile)?;
+            let (mut candidate, mut published) = candidate_of(store, &own, &request.profile)?;
+            // A node outside the profile's consent scope should never have held it: the
+            // request is refused as if the profile were unknown (nothing about the
+            // candidate, not even that they exist, is told to a region they did not choose).
+            if let Some(c) = candidate {
+                let region = match shared.status_of(&from) {
+                    MemberStatus::Member { region, .. } => Some(region),
+                    _ => None,
+                };
+                if !in_consent_scope(store, c, region.as_deref())? {
+                    (candidate, published) = (None, false);
+                }
+            }
             let outcome = store
                 .commit(move |tx| {
                     model::stage_incoming(tx, &from, &request, candidate, published, now)
@@ -586,6 +694,25 @@ async fn act(
     }
 }
 
+/// Whether a node of `region` is within the consent scope candidate `candidate` gave for
+/// their live shared profile (`None`: no certified region, in no regional scope).
+fn in_consent_scope(
+    store: &Store,
+    candidate: u64,
+    region: Option<&str>,
+) -> Result<bool, StoreError> {
+    Ok(match crate::sharing::state_of(store, candidate)? {
+        Some(state) => match state.scope {
+            model::ConsentScope::Federation => true,
+            model::ConsentScope::Regions { regions } => {
+                region.is_some_and(|r| regions.iter().any(|x| x == r))
+            }
+        },
+        // No sharing state: nothing was published for them.
+        None => false,
+    })
+}
+
 fn acted(applied: Applied) -> Acted {
     match applied {
         Applied::Done(_) => Acted::Done,
@@ -595,28 +722,35 @@ fn acted(applied: Applied) -> Acted {
     }
 }
 
-/// Expires this node's outgoing requests that are past their deadline.
+/// The node key behind a libp2p peer id (an Ed25519 key inlined in the id), if any.
+fn key_of_peer(peer: &PeerId) -> Option<PublicKey> {
+    let key = libp2p::identity::PublicKey::try_decode_protobuf(peer.as_ref().digest()).ok()?;
+    let ed = key.try_into_ed25519().ok()?;
+    PublicKey::from_bytes(ed.to_bytes()).ok()
+}
+
+/// Expires this node's outgoing requests that are past their deadline: only the open ones
+/// whose deadline has passed are read (the `OPEN` index, in deadline order).
 async fn expire_overdue(store: &Store) -> Result<usize, StoreError> {
     let now = Utc::now();
-    let ids: Vec<u64> = store
-        .index_range(Table::DirectIndex, &[OUTGOING], None, usize::MAX)?
-        .into_iter()
-        .map(|(_, id)| id)
-        .collect();
+    let now_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
     let mut overdue = Vec::new();
-    for id in ids {
-        if let Some(r) = store
-            .get::<crate::model::Record<crate::model::Introduction>>(Table::Introduction, id)?
-        {
-            let late = r.data.status == crate::model::IntroductionStatus::Requested
-                && r.data
-                    .remote
-                    .as_ref()
-                    .and_then(|m| m.expires_at)
-                    .is_some_and(|e| e <= now);
-            if late {
-                overdue.push(id);
+    let mut after: Option<Vec<u8>> = None;
+    'scan: loop {
+        let batch = store.index_range(Table::DirectIndex, &[OPEN], after.as_deref(), 256)?;
+        let Some((last, _)) = batch.last() else {
+            break;
+        };
+        after = Some(last.clone());
+        for (name, id) in &batch {
+            let deadline = name
+                .get(1..9)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_be_bytes);
+            if deadline > now_ms {
+                break 'scan;
             }
+            overdue.push(*id);
         }
     }
     if overdue.is_empty() {
@@ -689,28 +823,33 @@ impl Driver {
         self.flush(behaviour, connected);
     }
 
-    /// Sends every queued message whose recipient is connected and that is not already on
-    /// its way. The outbox is small (messages leave it when acknowledged), so it is read
-    /// here rather than in a task of its own.
+    /// Sends the queued messages whose recipient is connected and that are not already on
+    /// their way: the oldest [`FLUSH_PER_PEER`] of each connected recipient, so that one
+    /// read is bounded whatever the outbox holds (the rest go as these are acknowledged).
+    /// Read by recipient key prefix, so messages for nodes that are not connected are not
+    /// read at all.
     pub(super) fn flush(
         &mut self,
         behaviour: &mut request_response::Behaviour<DirectCodec>,
         connected: &HashSet<PeerId>,
     ) {
-        let queued = match queued(&self.shared.store) {
-            Ok(q) => q,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the direct outbox");
-                return;
-            }
-        };
-        for q in queued {
-            if self.in_flight.contains(&q.name) {
-                continue;
-            }
-            let Some(peer) = peer_id_of(&q.to).filter(|p| connected.contains(p)) else {
+        let mut queued = Vec::new();
+        for peer in connected {
+            let Some(key) = key_of_peer(peer) else {
                 continue;
             };
+            match self::queued(&self.shared.store, &key, FLUSH_PER_PEER) {
+                Ok(q) => queued.extend(q.into_iter().map(|q| (*peer, q))),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the direct outbox");
+                    return;
+                }
+            }
+        }
+        for (peer, q) in queued {
+            if self.in_flight.contains(&q.name) || peer_id_of(&q.to) != Some(peer) {
+                continue;
+            }
             let now = now_ms();
             // Signed as it leaves: the payload was checked when queued.
             let record = match SignedRecord::sign(
@@ -829,5 +968,121 @@ impl Driver {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::model::{Employer, NewOutgoing, Record, RequestedBy, SizeBand};
+    use crate::store::StoreOptions;
+
+    fn fresh() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("db"), &StoreOptions::default()).expect("open");
+        (dir, store)
+    }
+
+    /// Outgoing requests to `home`, one per deadline, for one employer; their ids.
+    async fn requests(
+        store: &Store,
+        home: PublicKey,
+        deadlines: Vec<chrono::DateTime<Utc>>,
+    ) -> Vec<u64> {
+        store
+            .commit(move |tx| {
+                let now = Utc::now();
+                let employer = Record {
+                    id: 1,
+                    created_at: now,
+                    updated_at: now,
+                    data: Employer {
+                        name: "Data Co".into(),
+                        industry: None,
+                        size_band: SizeBand::Small,
+                        contacts: Vec::new(),
+                        commitment: None,
+                        advocate: false,
+                    },
+                };
+                tx.put(Table::Employer, 1, &employer)?;
+                let mut ids = Vec::new();
+                for expires_at in deadlines {
+                    let new = NewOutgoing {
+                        employer_id: 1,
+                        opening_id: None,
+                        message: "Hello".into(),
+                        requested_by: RequestedBy::Employer,
+                        profile: ProfileId(RequestId::random().0),
+                        home,
+                        home_community: "Akron".into(),
+                        own_community: "Birmingham".into(),
+                        expires_at,
+                    };
+                    ids.push(model::stage_outgoing(tx, new, now).map_err(|e| match e {
+                        model::IntroductionError::Store(s) => s,
+                        other => unsendable(other.to_string()),
+                    })?);
+                }
+                Ok::<_, StoreError>(ids.into_iter().map(|r| r.id).collect())
+            })
+            .await
+            .unwrap()
+    }
+
+    fn open_entries(store: &Store) -> Vec<u64> {
+        store
+            .index_range(Table::DirectIndex, &[OPEN], None, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn only_open_requests_are_indexed_for_expiry_and_the_overdue_ones_expire() {
+        let (_dir, store) = fresh();
+        let home = NodeKeypair::generate().public();
+        let now = Utc::now();
+        let day = chrono::Duration::days(1);
+        let ids = requests(&store, home, vec![now - day, now + day, now - day]).await;
+        assert_eq!(
+            open_entries(&store),
+            [ids[0], ids[2], ids[1]],
+            "by deadline"
+        );
+        // One overdue request was withdrawn: it leaves the index at once.
+        store
+            .commit(|tx| {
+                let mut r = tx
+                    .get::<Record<model::Introduction>>(Table::Introduction, ids[2])?
+                    .unwrap();
+                model::stage_withdrawal(tx, &mut r, now).map_err(|e| unsendable(e.to_string()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(open_entries(&store), [ids[0], ids[1]]);
+        assert_eq!(expire_overdue(&store).await.unwrap(), 1);
+        assert_eq!(open_entries(&store), [ids[1]], "only the open one is left");
+        assert_eq!(expire_overdue(&store).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_outbox_is_read_per_recipient_and_bounded() {
+        let (_dir, store) = fresh();
+        let (a, b) = (
+            NodeKeypair::generate().public(),
+            NodeKeypair::generate().public(),
+        );
+        let now = Utc::now() + chrono::Duration::days(1);
+        // Each request queues one message for its home node, and expiring or withdrawing
+        // one queues another.
+        requests(&store, a, vec![now; 5]).await;
+        requests(&store, b, vec![now; 2]).await;
+        assert_eq!(queued(&store, &a, 3).unwrap().len(), 3);
+        let for_b = queued(&store, &b, 64).unwrap();
+        assert_eq!(for_b.len(), 2);
+        assert!(for_b.iter().all(|q| q.to == b));
     }
 }

@@ -78,89 +78,192 @@ pub fn fetch(
 /// Room kept in a sync answer for its own framing (version, tag, count).
 const RESPONSE_OVERHEAD: usize = 16;
 
+/// Most feed records one `Fetch` answer reads, visible to the asker or not: a peer of
+/// another region asking for a feed of mostly region-scoped profiles must not make the
+/// node read (and decode) the whole feed for one answer.
+pub const FETCH_SCAN_LIMIT: usize = 4096;
+/// Most feed records one `Heads` answer reads, over all origins.
+pub const HEADS_SCAN_BUDGET: usize = 8192;
+
+/// What [`fetch_visible`] found.
+#[derive(Debug, Default)]
+pub struct FetchScan {
+    /// The visible records, in order.
+    pub records: Vec<SignedRecord>,
+    /// `Some(seq)` if reading stopped at the scan limit: nothing above the last record
+    /// (or above `after`, if none) up to `seq` is visible, and the feed may go on above
+    /// `seq`. A later scan for the same asker region may start there ([`FetchSkips`]).
+    pub stopped_at: Option<u64>,
+}
+
 /// `origin`'s records above `after` that a member node of `region` may hold (`None`: a node
-/// with no region, which may hold no scoped profile), in order: at most `limit`, and no
-/// more than fit in one sync message. Hidden records are skipped, and reading goes on past
-/// them until `limit` records are found or the feed ends, so a short answer means "nothing
-/// more for you" (or the message size), never "more hidden behind": a requester that pages
-/// on a full answer stays correct.
+/// with no region, which may hold no scoped profile), in order: at most `limit`, no more
+/// than fit in one sync message, and reading at most `scan_limit` records. Hidden records
+/// are skipped. Reading starts above `skip` when it is above `after` (an earlier scan found
+/// nothing visible in between).
+///
+/// An answer shorter than `limit` means "nothing more for you" unless `stopped_at` is set:
+/// then the scan limit cut it short. The sync answer cannot say so (a new response tag
+/// would be a new protocol name, docs/protocol.md §4): the asker keeps fetching while it
+/// is below the head the responder's `Heads` announced, and the responder remembers where
+/// it stopped so that the next request from the same place goes on from there.
 pub fn fetch_visible(
     store: &Store,
     origin: &PublicKey,
     after: u64,
     limit: usize,
     region: Option<&str>,
-) -> Result<Vec<SignedRecord>, StoreError> {
+    scan_limit: usize,
+    skip: Option<u64>,
+) -> Result<FetchScan, StoreError> {
     let mut out: Vec<SignedRecord> = Vec::new();
     let mut size = RESPONSE_OVERHEAD;
-    let mut from = after;
-    let page = limit.max(1);
+    let mut from = skip.map_or(after, |s| s.max(after));
+    let mut read = 0usize;
     loop {
+        let page = limit.max(1).min(scan_limit.saturating_sub(read));
+        if page == 0 {
+            return Ok(FetchScan {
+                records: out,
+                stopped_at: Some(from),
+            });
+        }
         let batch = fetch(store, origin, from, page)?;
+        read += batch.len();
         let end = batch.len() < page;
         for record in batch {
-            from = record.seq();
             if !visible_to(&record, region) {
+                from = record.seq();
                 continue;
             }
             size += 4 + record.encoded_len();
             if size > MAX_SYNC_MESSAGE_BYTES || out.len() == limit {
-                return Ok(out);
+                return Ok(FetchScan {
+                    records: out,
+                    stopped_at: None,
+                });
             }
+            from = record.seq();
             out.push(record);
         }
         if end || out.len() == limit {
-            return Ok(out);
+            return Ok(FetchScan {
+                records: out,
+                stopped_at: None,
+            });
         }
     }
 }
 
+/// Where earlier capped [`fetch_visible`] scans stopped, by origin, asker region and the
+/// place the scan started from (`after`, or the last record it returned): nothing in
+/// between is visible to that region. That stays true (records are never added at or below
+/// a head and a record's visibility never changes), so a later request from the same place
+/// goes on where the last one stopped. Bounded: forgotten whole when full.
+#[derive(Debug, Default)]
+pub struct FetchSkips {
+    skips: std::collections::HashMap<(PublicKey, Option<String>, u64), u64>,
+}
+
+/// Most places [`FetchSkips`] remembers.
+const MAX_SKIPS: usize = 10_000;
+
+impl FetchSkips {
+    /// Where a scan of `origin` for `region` from `after` may start.
+    pub fn get(&self, origin: &PublicKey, region: Option<&str>, after: u64) -> Option<u64> {
+        self.skips
+            .get(&(*origin, region.map(str::to_owned), after))
+            .copied()
+    }
+
+    /// Remembers what a scan from `after` found.
+    pub fn note(&mut self, origin: &PublicKey, region: Option<&str>, after: u64, scan: &FetchScan) {
+        let Some(stopped) = scan.stopped_at else {
+            return;
+        };
+        let from = scan.records.last().map_or(after, SignedRecord::seq);
+        if self.skips.len() >= MAX_SKIPS {
+            self.skips.clear();
+        }
+        self.skips
+            .insert((*origin, region.map(str::to_owned), from), stopped);
+    }
+}
+
+/// What [`visible_head`] knows of an origin's feed for one region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisibleHead {
+    /// The highest visible sequence (0: none).
+    Found(u64),
+    /// The scan ran out of budget: nothing above `below` (up to the head it was asked
+    /// about) is visible; below it is not known yet.
+    Below(u64),
+}
+
 /// The highest sequence of `origin`'s feed (at or below `head`) whose record a member node
-/// of `region` may hold; 0 if none. `Heads` reports this instead of the head, so that a
-/// peer is never told of a record it will not be given and does not ask for it forever.
+/// of `region` may hold. `Heads` reports this instead of the head, so that a peer is never
+/// told of a record it will not be given and does not ask for it forever.
 ///
 /// `known` is an earlier answer for the same origin and region, `(head then, answer then)`:
 /// records are never added at or below a head and are only deleted (compaction), so what
 /// was hidden or absent then still is, and only the records above the old head and the
-/// old answer's own record need looking at. The scan goes down from the head in windows
-/// that double, so the usual case (the last record is visible) reads one record.
+/// old answer's own record (or, for [`VisibleHead::Below`], what it had not reached) need
+/// looking at. The scan goes down from the head in windows that double, so the usual case
+/// (the last record is visible) reads one record; it reads at most `budget` records (taken
+/// off it) and answers [`VisibleHead::Below`] when that runs out: the next call goes on.
 pub fn visible_head(
     store: &Store,
     origin: &PublicKey,
     head: u64,
     region: Option<&str>,
-    known: Option<(u64, u64)>,
-) -> Result<u64, StoreError> {
-    let mut known = known.filter(|(then, answer)| *then <= head && answer <= then);
+    known: Option<(u64, VisibleHead)>,
+    budget: &mut usize,
+) -> Result<VisibleHead, StoreError> {
+    let mut known = known.filter(|(then, answer)| {
+        *then <= head
+            && match answer {
+                VisibleHead::Found(a) | VisibleHead::Below(a) => a <= then,
+            }
+    });
     // Sequences in (0, top] are still to look at.
     let mut top = head;
     let mut window = 1u64;
     while top > 0 {
         if let Some((then, answer)) = known {
             if top <= then {
-                // Everything in (answer, then] was hidden or absent already.
-                if answer == 0 || is_held(store, origin, answer)? {
-                    return Ok(answer);
-                }
-                // That record was compacted away since: look below it.
-                top = answer - 1;
                 known = None;
+                match answer {
+                    // Everything in (answer, then] was hidden or absent already.
+                    VisibleHead::Found(answer) => {
+                        if answer == 0 || is_held(store, origin, answer)? {
+                            return Ok(VisibleHead::Found(answer));
+                        }
+                        // That record was compacted away since: look below it.
+                        top = answer - 1;
+                    }
+                    VisibleHead::Below(below) => top = top.min(below),
+                }
                 continue;
             }
         }
-        let low = top.saturating_sub(window);
-        let records = fetch(store, origin, low, window as usize)?;
+        if *budget == 0 {
+            return Ok(VisibleHead::Below(top));
+        }
+        let size = window.min(*budget as u64);
+        let low = top.saturating_sub(size);
+        let records = fetch(store, origin, low, size as usize)?;
+        *budget = budget.saturating_sub(records.len().max(1));
         if let Some(found) = records
             .iter()
             .rev()
             .find(|r| r.seq() <= top && visible_to(r, region))
         {
-            return Ok(found.seq());
+            return Ok(VisibleHead::Found(found.seq()));
         }
         top = low;
         window = (window * 2).min(512);
     }
-    Ok(0)
+    Ok(VisibleHead::Found(0))
 }
 
 fn is_held(store: &Store, origin: &PublicKey, seq: u64) -> Result<bool, StoreError> {
@@ -512,7 +615,10 @@ mod tests {
         put(&store, &key, 5, RecordKind::PROFILE, profile(5, oh()));
 
         let visible = |after, limit, region| {
-            seqs(&fetch_visible(&store, &origin, after, limit, region).unwrap())
+            let scan =
+                fetch_visible(&store, &origin, after, limit, region, usize::MAX, None).unwrap();
+            assert_eq!(scan.stopped_at, None);
+            seqs(&scan.records)
         };
         assert_eq!(visible(0, 10, Some("OH")), [1, 2, 3, 4, 5]);
         assert_eq!(visible(0, 10, Some("AL")), [1, 4]);
@@ -523,7 +629,14 @@ mod tests {
         assert_eq!(visible(4, 1, Some("AL")), Vec::<u64>::new());
         assert_eq!(visible(0, 2, Some("OH")), [1, 2]);
 
-        let top = |head, region, known| visible_head(&store, &origin, head, region, known).unwrap();
+        let top = |head, region, known: Option<(u64, u64)>| {
+            let known = known.map(|(then, a)| (then, VisibleHead::Found(a)));
+            let mut budget = usize::MAX;
+            match visible_head(&store, &origin, head, region, known, &mut budget).unwrap() {
+                VisibleHead::Found(seq) => seq,
+                VisibleHead::Below(_) => panic!("unbounded scan stopped"),
+            }
+        };
         assert_eq!(top(5, Some("OH"), None), 5);
         assert_eq!(top(5, Some("AL"), None), 4);
         assert_eq!(top(3, Some("AL"), None), 1);
@@ -557,15 +670,111 @@ mod tests {
             );
         }
         assert_eq!(
-            visible_head(&store, &other.public(), 40, Some("AL"), None).unwrap(),
-            0
+            visible_head(&store, &other.public(), 40, Some("AL"), None, &mut 1000).unwrap(),
+            VisibleHead::Found(0)
         );
         assert_eq!(
-            visible_head(&store, &other.public(), 40, Some("OH"), None).unwrap(),
-            40
+            visible_head(&store, &other.public(), 40, Some("OH"), None, &mut 1000).unwrap(),
+            VisibleHead::Found(40)
         );
-        assert!(fetch_visible(&store, &other.public(), 0, 3, Some("AL"))
-            .unwrap()
-            .is_empty());
+        assert!(
+            fetch_visible(&store, &other.public(), 0, 3, Some("AL"), 1000, None)
+                .unwrap()
+                .records
+                .is_empty()
+        );
+    }
+
+    /// A peer of another region asking for a feed of mostly hidden profiles costs a bounded
+    /// read per answer, and successive answers still get everything visible to it.
+    #[test]
+    fn scans_are_capped_and_go_on_where_they_stopped() {
+        let (_dir, store) = open();
+        let key = NodeKeypair::generate();
+        let origin = key.public();
+        put(&store, &key, 1, RecordKind::BULLETIN, bulletin(1));
+        for seq in 2..=50 {
+            put(
+                &store,
+                &key,
+                seq,
+                RecordKind::PROFILE,
+                profile(seq as u8, oh()),
+            );
+        }
+        put(&store, &key, 51, RecordKind::BULLETIN, bulletin(2));
+        for seq in 52..=60 {
+            put(
+                &store,
+                &key,
+                seq,
+                RecordKind::PROFILE,
+                profile(seq as u8, oh()),
+            );
+        }
+
+        // Fetch: at most 10 records read per answer.
+        let mut skips = FetchSkips::default();
+        let mut after = 0;
+        let mut got = Vec::new();
+        let mut answers = 0;
+        loop {
+            let skip = skips.get(&origin, Some("AL"), after);
+            let scan = fetch_visible(&store, &origin, after, 512, Some("AL"), 10, skip).unwrap();
+            answers += 1;
+            assert!(answers < 20, "no progress");
+            skips.note(&origin, Some("AL"), after, &scan);
+            got.extend(seqs(&scan.records));
+            after = scan.records.last().map_or(after, SignedRecord::seq);
+            if scan.stopped_at.is_none() {
+                break;
+            }
+        }
+        assert_eq!(got, [1, 51]);
+        assert_eq!(answers, 7, "60 records, 10 a time, each read once");
+        // A short answer cut by the limit says so; the asker's region sees everything.
+        let first = fetch_visible(&store, &origin, 0, 512, Some("AL"), 10, None).unwrap();
+        assert_eq!(
+            (seqs(&first.records), first.stopped_at),
+            (vec![1], Some(10))
+        );
+        let oh_scan = fetch_visible(&store, &origin, 0, 5, Some("OH"), 10, None).unwrap();
+        assert_eq!(
+            (seqs(&oh_scan.records), oh_scan.stopped_at),
+            (vec![1, 2, 3, 4, 5], None)
+        );
+
+        // Heads: a budget of 8 records per answer; the state carries over.
+        let mut known = None;
+        let mut answers = 0;
+        let found = loop {
+            let mut budget = 8;
+            let answer = visible_head(&store, &origin, 60, Some("AL"), known, &mut budget).unwrap();
+            answers += 1;
+            assert!(budget <= 8 && answers < 20);
+            match answer {
+                VisibleHead::Found(seq) => break seq,
+                below => known = Some((60, below)),
+            }
+        };
+        assert_eq!(found, 51);
+        assert!(answers > 1);
+        // Going on from a partial answer after the feed grew.
+        put(&store, &key, 61, RecordKind::PROFILE, profile(61, oh()));
+        let mut budget = 1;
+        let partial = visible_head(&store, &origin, 60, Some("AL"), None, &mut budget).unwrap();
+        assert_eq!(partial, VisibleHead::Below(59));
+        assert_eq!(
+            visible_head(
+                &store,
+                &origin,
+                61,
+                Some("AL"),
+                Some((60, partial)),
+                &mut 1000
+            )
+            .unwrap(),
+            VisibleHead::Found(51)
+        );
     }
 }

@@ -18,11 +18,17 @@
 //! serves each peer only what its region may hold: `Heads` reports per origin the highest
 //! sequence it may see, `Fetch` skips what it may not. A receiver refuses a scoped profile
 //! for another region (`out_of_scope`), by gossip or sync, and never forwards a scoped
-//! profile that reached it on the main topic.
+//! profile that reached it on the main topic. A peer gets no gossip at all until its
+//! membership answer shows a member whose subscriptions fit ([`BLOCKED_SCORE`]).
+//!
+//! Sync requests are answered off the swarm task, on blocking threads ([`ANSWERING`] at
+//! once), each reading a bounded number of feed records ([`feed::FETCH_SCAN_LIMIT`],
+//! [`feed::HEADS_SCAN_BUDGET`]) and remembering where it stopped; the asker fetches again
+//! while it is below the head `Heads` announced ([`MAX_FETCH_ROUNDS`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -41,13 +47,29 @@ use techhire_protocol::{
 
 use super::codec::SyncCodec;
 use super::direct;
-use super::feed::{self, Offered};
+use super::feed::{self, FetchSkips, Offered, VisibleHead};
 use crate::store::{Store, StoreError};
 
 /// Invalid records a peer may send before it is disconnected.
 pub const MAX_INVALID: u32 = 20;
 /// How long a penalised peer is refused.
 pub const BAN: Duration = Duration::from_secs(600);
+/// Sync requests answered at once (each on a blocking thread, off the swarm task); one that
+/// comes while all are busy is refused, and the asker tries again at its next tick.
+const ANSWERING: usize = 4;
+/// Fetches in a row a node makes of one origin from one peer while it is below the head
+/// the peer announced and the answers are short (the peer's scan limit cut them,
+/// [`feed::FETCH_SCAN_LIMIT`]); the next `Heads` starts another run.
+const MAX_FETCH_ROUNDS: u32 = 16;
+/// The gossipsub application score of a peer not (yet) confirmed as a member whose region
+/// fits its subscriptions. With the default weight (10) and thresholds its score is -65:
+/// below the publish (-50) and gossip (-10) thresholds and below 0, so gossipsub neither
+/// publishes, forwards nor gossips to it and never takes it into a mesh, but above the
+/// graylist (-80), so its subscriptions are still read (they are needed once it is let
+/// in). `gossipsub::Behaviour::blacklist_peer` does not do this: in libp2p-gossipsub 0.49
+/// it only drops what the peer sends and withholds this node's subscriptions from it at
+/// connection (which it then never learns), while publishing still reaches it.
+const BLOCKED_SCORE: f64 = -6.5;
 
 /// How a node takes part in the federation.
 #[derive(Debug, Clone)]
@@ -130,6 +152,19 @@ struct Shared {
     on_stored: Option<OnStored>,
     /// Introductions across the federation (`direct.rs`).
     direct: Arc<direct::DirectShared>,
+    /// What earlier sync answers learned of the feeds, to go on from there.
+    scans: Mutex<Scans>,
+    /// Permits for answering sync requests ([`ANSWERING`]).
+    answering: Arc<tokio::sync::Semaphore>,
+}
+
+/// What sync answers remember between requests (see [`feed::visible_head`] and
+/// [`FetchSkips`]).
+#[derive(Default)]
+struct Scans {
+    /// Earlier [`feed::visible_head`] answers by origin and peer region: `(head, answer)`.
+    heads: HashMap<(PublicKey, Option<String>), (u64, VisibleHead)>,
+    fetches: FetchSkips,
 }
 
 impl Shared {
@@ -165,6 +200,15 @@ enum Command {
         peer: PeerId,
         origin: PublicKey,
         after: u64,
+        /// The head the peer announced for the origin (0 if not known).
+        target: u64,
+        /// Fetches of this run so far ([`MAX_FETCH_ROUNDS`]).
+        rounds: u32,
+    },
+    /// The answer to a peer's sync request, worked out off the swarm task.
+    Respond {
+        channel: request_response::ResponseChannel<SyncResponse>,
+        response: SyncResponse,
     },
     Dial(Multiaddr),
     /// A peer's membership records are in: keep it if it is a member, else drop it.
@@ -294,6 +338,8 @@ impl Federation {
             known_heads: RwLock::new(HashMap::new()),
             on_stored: config.on_stored.clone(),
             direct: direct.clone(),
+            scans: Mutex::new(Scans::default()),
+            answering: Arc::new(tokio::sync::Semaphore::new(ANSWERING)),
         });
         let mut swarm = build_swarm(&shared.keypair, &config)?;
         for addr in &config.listen {
@@ -337,7 +383,6 @@ impl Federation {
             banned: HashMap::new(),
             config,
             region_topic: None,
-            visible_heads: HashMap::new(),
             direct: direct::Driver::new(direct),
         };
         tokio::spawn(node.run(rx));
@@ -544,8 +589,17 @@ fn build_swarm(
                 .max_transmit_size(MAX_RECORD_BYTES + 1024)
                 .build()
                 .map_err(|e| e.to_string())?;
-            let gossipsub =
+            let mut gossipsub =
                 gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip)?;
+            // Scoring only to hold back peers not yet confirmed ([`BLOCKED_SCORE`]); members
+            // may share an address (nodes behind one NAT, tests on loopback).
+            gossipsub.with_peer_score(
+                gossipsub::PeerScoreParams {
+                    ip_colocation_factor_weight: 0.0,
+                    ..Default::default()
+                },
+                gossipsub::PeerScoreThresholds::default(),
+            )?;
             let sync = request_response::Behaviour::with_codec(
                 SyncCodec,
                 [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
@@ -571,7 +625,12 @@ fn build_swarm(
 enum Asked {
     Membership,
     Heads,
-    Fetch { origin: PublicKey, after: u64 },
+    Fetch {
+        origin: PublicKey,
+        after: u64,
+        target: u64,
+        rounds: u32,
+    },
 }
 
 struct Node {
@@ -584,8 +643,6 @@ struct Node {
     config: FederationConfig,
     /// The region topic this node is subscribed to, from its own certificate.
     region_topic: Option<IdentTopic>,
-    /// Earlier [`feed::visible_head`] answers by origin and peer region: `(head, answer)`.
-    visible_heads: HashMap<(PublicKey, Option<String>), (u64, u64)>,
     direct: direct::Driver,
 }
 
@@ -737,6 +794,8 @@ impl Node {
                 peer,
                 origin,
                 after,
+                target,
+                rounds,
             } => self.ask(
                 peer,
                 SyncRequest::Fetch {
@@ -744,8 +803,21 @@ impl Node {
                     after,
                     limit: MAX_FETCH_RECORDS,
                 },
-                Asked::Fetch { origin, after },
+                Asked::Fetch {
+                    origin,
+                    after,
+                    target,
+                    rounds,
+                },
             ),
+            Command::Respond { channel, response } => {
+                // Fails only if the peer has gone or the request timed out meanwhile.
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, response);
+            }
             Command::CheckPeer(peer) => self.check_peer(peer),
             Command::RefreshMembership(peer) => {
                 self.ask(peer, SyncRequest::Membership, Asked::Membership)
@@ -799,6 +871,8 @@ impl Node {
                         member,
                     },
                 );
+                // Nothing is gossiped to it until `check_peer` confirms it.
+                self.hold_back(&peer_id, true);
                 // Learn its certificates first: a new member's own certificate comes this way.
                 self.ask(peer_id, SyncRequest::Membership, Asked::Membership);
             }
@@ -816,6 +890,7 @@ impl Node {
                 // It may hold a certificate for that region this node has not seen: ask for
                 // its membership records; `check_peer` decides on the answer.
                 tracing::debug!(peer = %peer_id, %topic, "subscribed to another region's topic");
+                self.hold_back(&peer_id, true);
                 self.ask(peer_id, SyncRequest::Membership, Asked::Membership);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -851,14 +926,7 @@ impl Node {
             })) => match message {
                 request_response::Message::Request {
                     request, channel, ..
-                } => {
-                    let response = self.answer(&peer, request);
-                    let _ = self
-                        .swarm
-                        .behaviour_mut()
-                        .sync
-                        .send_response(channel, response);
-                }
+                } => self.answer(peer, request, channel),
                 request_response::Message::Response {
                     request_id,
                     response,
@@ -885,57 +953,34 @@ impl Node {
         )
     }
 
-    /// Answers a peer's sync request. Membership records go to anyone who connects (a new
-    /// member needs them to accept us); feeds only to members, and of those only what the
-    /// member's region may hold (of every origin, relayed records too).
-    fn answer(&mut self, peer: &PeerId, request: SyncRequest) -> SyncResponse {
-        let store = self.shared.store.clone();
-        if request == SyncRequest::Membership {
-            return feed::membership_records(&store)
-                .map(SyncResponse::Records)
-                .unwrap_or_else(unreadable);
-        }
-        let Some(key) = peer_key(peer).filter(|k| self.is_member(k)) else {
-            return SyncResponse::Refused("not a member of this federation".into());
-        };
-        let region = region_of(&read(&self.shared.membership), &key);
-        let result = match request {
-            // (Membership was answered above.)
-            SyncRequest::Membership | SyncRequest::Heads => self.visible_heads(&store, region),
-            SyncRequest::Fetch {
-                origin,
-                after,
-                limit,
-            } => feed::fetch_visible(
-                &store,
-                &origin,
-                after,
-                limit.min(MAX_FETCH_RECORDS) as usize,
-                region.as_deref(),
-            )
-            .map(SyncResponse::Records),
-        };
-        result.unwrap_or_else(unreadable)
-    }
-
-    /// Every origin's head as a member of `region` may see it (origins it may see nothing
-    /// of are left out), so that it never asks for records it will not be given.
-    fn visible_heads(
+    /// Answers a peer's sync request off the swarm task (reading feeds may take a while):
+    /// on a blocking thread, whose answer comes back as [`Command::Respond`]. At most
+    /// [`ANSWERING`] at once; a request beyond that is refused at once.
+    fn answer(
         &mut self,
-        store: &Store,
-        region: Option<String>,
-    ) -> Result<SyncResponse, StoreError> {
-        let mut heads = Vec::new();
-        for (origin, head) in feed::heads(store)? {
-            let slot = (origin, region.clone());
-            let known = self.visible_heads.get(&slot).copied();
-            let visible = feed::visible_head(store, &origin, head, region.as_deref(), known)?;
-            self.visible_heads.insert(slot, (head, visible));
-            if visible > 0 {
-                heads.push((origin, visible));
-            }
-        }
-        Ok(SyncResponse::Heads(heads))
+        peer: PeerId,
+        request: SyncRequest,
+        channel: request_response::ResponseChannel<SyncResponse>,
+    ) {
+        let Ok(permit) = self.shared.answering.clone().try_acquire_owned() else {
+            let busy = SyncResponse::Refused("busy: ask again later".into());
+            let _ = self.swarm.behaviour_mut().sync.send_response(channel, busy);
+            return;
+        };
+        let shared = self.shared.clone();
+        let commands = self.commands.clone();
+        tokio::spawn(async move {
+            let response = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                answer(&shared, &peer, request)
+            })
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "answering a sync request failed");
+                SyncResponse::Refused("the node could not answer".into())
+            });
+            let _ = commands.send(Command::Respond { channel, response }).await;
+        });
     }
 
     fn on_response(&mut self, peer: PeerId, asked: Asked, response: SyncResponse) {
@@ -960,6 +1005,8 @@ impl Node {
                 });
             }
             (Asked::Heads, SyncResponse::Heads(heads)) => {
+                // Each origin's first fetch of a run; `on_response` goes on while it is
+                // below `their_head`.
                 for (origin, their_head) in heads {
                     {
                         let mut known = write(&self.shared.known_heads);
@@ -978,27 +1025,49 @@ impl Node {
                             Asked::Fetch {
                                 origin,
                                 after: ours,
+                                target: their_head,
+                                rounds: 1,
                             },
                         );
                     }
                 }
             }
-            (Asked::Fetch { origin, after }, SyncResponse::Records(records)) => {
+            (
+                Asked::Fetch {
+                    origin,
+                    after,
+                    target,
+                    rounds,
+                },
+                SyncResponse::Records(records),
+            ) => {
                 let shared = self.shared.clone();
                 let commands = self.commands.clone();
                 tokio::spawn(async move {
                     let full = records.len() as u32 >= MAX_FETCH_RECORDS;
+                    let empty = records.is_empty();
                     let last = ingest_batch(&shared, &commands, peer, origin, after, records).await;
-                    if full {
-                        if let Some(after) = last {
-                            let _ = commands
-                                .send(Command::Fetch {
-                                    peer,
-                                    origin,
-                                    after,
-                                })
-                                .await;
+                    // A full answer: there may be more. A short one below the announced head:
+                    // the peer's scan limit cut it (it goes on where it stopped, also after an
+                    // empty answer), so ask again, a bounded number of times. A batch that
+                    // failed to store (`None` after records) is left to the next tick.
+                    let next = match last {
+                        Some(after) if full || (after < target && rounds < MAX_FETCH_ROUNDS) => {
+                            Some(after)
                         }
+                        None if empty && after < target && rounds < MAX_FETCH_ROUNDS => Some(after),
+                        _ => None,
+                    };
+                    if let Some(after) = next {
+                        let _ = commands
+                            .send(Command::Fetch {
+                                peer,
+                                origin,
+                                after,
+                                target,
+                                rounds: rounds + 1,
+                            })
+                            .await;
                     }
                 });
             }
@@ -1011,7 +1080,17 @@ impl Node {
         }
     }
 
-    /// Disconnects a connected peer that is not (or no longer) a member.
+    /// Holds a peer back from gossip ([`BLOCKED_SCORE`]), or lets it in.
+    fn hold_back(&mut self, peer: &PeerId, blocked: bool) {
+        let score = if blocked { BLOCKED_SCORE } else { 0.0 };
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .set_application_score(peer, score);
+    }
+
+    /// Disconnects a connected peer that is not (or no longer) a member, and lets a member
+    /// whose subscriptions fit its region into gossip.
     fn check_peer(&mut self, peer: PeerId) {
         let key = peer_key(&peer);
         let status = key.map(|k| read(&self.shared.membership).status(&k, now_ms()));
@@ -1025,9 +1104,11 @@ impl Node {
                 // listens on another region's topic: it would be sent profiles its region
                 // may not hold. No honest node does that.
                 tracing::warn!(%peer, "peer subscribed to another region's topic: disconnecting");
+                self.hold_back(&peer, true);
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
             Some(MemberStatus::Member { .. }) => {
+                self.hold_back(&peer, false);
                 self.ask(peer, SyncRequest::Heads, Asked::Heads);
                 // A member is back: what waits for it in the direct outbox goes now.
                 let _ = self
@@ -1043,11 +1124,88 @@ impl Node {
                     })
                     .unwrap_or(Rejection::NotMember);
                 tracing::info!(%peer, reason = rejection.as_str(), "peer is not a member: disconnecting");
+                self.hold_back(&peer, true);
                 count(&self.shared, rejection);
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
         }
     }
+}
+
+/// A peer's sync request answered (on a blocking thread). Membership records go to anyone
+/// who connects (a new member needs them to accept us); feeds only to members, and of those
+/// only what the member's region may hold (of every origin, relayed records too). Every
+/// answer reads a bounded number of feed records ([`feed::FETCH_SCAN_LIMIT`],
+/// [`feed::HEADS_SCAN_BUDGET`]) and remembers where it stopped, for the next.
+fn answer(shared: &Shared, peer: &PeerId, request: SyncRequest) -> SyncResponse {
+    let store = &shared.store;
+    if request == SyncRequest::Membership {
+        return feed::membership_records(store)
+            .map(SyncResponse::Records)
+            .unwrap_or_else(unreadable);
+    }
+    // A member now has a region (its certificate's).
+    let Some(region) = peer_key(peer).and_then(|k| region_of(&read(&shared.membership), &k)) else {
+        return SyncResponse::Refused("not a member of this federation".into());
+    };
+    let region = Some(region);
+    let result = match request {
+        // (Membership was answered above.)
+        SyncRequest::Membership | SyncRequest::Heads => visible_heads(shared, region),
+        SyncRequest::Fetch {
+            origin,
+            after,
+            limit,
+        } => {
+            let region = region.as_deref();
+            let skip = lock(&shared.scans).fetches.get(&origin, region, after);
+            feed::fetch_visible(
+                store,
+                &origin,
+                after,
+                limit.min(MAX_FETCH_RECORDS) as usize,
+                region,
+                feed::FETCH_SCAN_LIMIT,
+                skip,
+            )
+            .map(|scan| {
+                lock(&shared.scans)
+                    .fetches
+                    .note(&origin, region, after, &scan);
+                SyncResponse::Records(scan.records)
+            })
+        }
+    };
+    result.unwrap_or_else(unreadable)
+}
+
+/// Every origin's head as a member of `region` may see it (origins it may see nothing
+/// of are left out), so that it never asks for records it will not be given. An origin
+/// whose scan ran out of this answer's budget is left out too, until an answer finishes it.
+fn visible_heads(shared: &Shared, region: Option<String>) -> Result<SyncResponse, StoreError> {
+    let mut heads = Vec::new();
+    let mut budget = feed::HEADS_SCAN_BUDGET;
+    for (origin, head) in feed::heads(&shared.store)? {
+        let slot = (origin, region.clone());
+        let known = lock(&shared.scans).heads.get(&slot).copied();
+        let visible = feed::visible_head(
+            &shared.store,
+            &origin,
+            head,
+            region.as_deref(),
+            known,
+            &mut budget,
+        )?;
+        lock(&shared.scans).heads.insert(slot, (head, visible));
+        if let VisibleHead::Found(seq @ 1..) = visible {
+            heads.push((origin, seq));
+        }
+    }
+    Ok(SyncResponse::Heads(heads))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn unreadable(e: StoreError) -> SyncResponse {
@@ -1232,6 +1390,8 @@ async fn ingest_gossip(
                     peer: source,
                     origin: *record.signer(),
                     after,
+                    target: record.seq(),
+                    rounds: 1,
                 })
                 .await;
             MessageAcceptance::Ignore

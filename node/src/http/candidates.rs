@@ -359,13 +359,25 @@ async fn withdraw_consent(
 /// Then their shared profile, if any, is withdrawn (a `deleted` tombstone) and the link
 /// from its id to them dropped; without a federation that waits for the first sweep after
 /// the node joins (the link holds no personal data). The search audit keeps the bare
-/// local id of what employers were shown.
+/// local id of what employers were shown. An answer to another node's introduction request
+/// that has not left yet is dropped (it may carry contact details) and the request refused
+/// as `profile_withdrawn`.
 async fn remove(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> ApiResult<StatusCode> {
     state
         .store
         .commit(|tx| {
             load(tx, id)?;
+            let now = Utc::now();
             for (table, rid) in tx.referrers(Table::Candidate, id)? {
+                if table == Table::Introduction {
+                    // An answer still queued for another node may carry their contact
+                    // details: it is replaced by one without.
+                    if let Some(intro) =
+                        tx.get::<crate::model::Record<crate::model::Introduction>>(table, rid)?
+                    {
+                        crate::model::stage_erasure(tx, &intro, now)?;
+                    }
+                }
                 tx.remove(table, rid)?;
             }
             tx.remove(Table::Candidate, id)?;

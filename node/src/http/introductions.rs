@@ -36,7 +36,7 @@ use crate::model::{
 };
 use crate::pseudonym::{Audience, Pseudonyms};
 use crate::store::{Store, Table};
-use techhire_protocol::{ProfileId, TombstoneReason};
+use techhire_protocol::{ProfileId, PublicKey, TombstoneReason};
 
 const COLLECTION: &str = "/api/v1/introductions";
 
@@ -58,12 +58,12 @@ pub(super) fn routes() -> Vec<Route> {
             COLLECTION,
             OPERATOR_EMPLOYER,
             t,
-            "Request an introduction to a candidate (employers name the pseudonym they were shown), or to another node's shared profile (`profile`)",
+            "Request an introduction to a candidate (employers name the pseudonym they were shown), or to another node's shared profile (`profile`, with its `home_node` as search results show it)",
             post(create),
         )
         .body::<IntroductionRequest>()
         .conflict(
-            "the candidate is withdrawn, not hired or placed, or the same request is already open; for a shared profile: it is withdrawn, expired or unknown here, or the node has not joined a federation",
+            "the candidate is withdrawn, not hired or placed, or the same request is already open; for a shared profile: it is withdrawn, expired or unknown here, several nodes hold its id and `home_node` was left out, or the node has not joined a federation",
         ),
         Route::new(
             Method::GET,
@@ -382,7 +382,7 @@ fn refusal(e: IntroductionError, named_by: Option<NamedBy>) -> ApiError {
                     IntroductionStatus::Declined => "declined",
                     IntroductionStatus::Withdrawn => "withdrawn",
                     IntroductionStatus::Refused => "refused by the candidate's home node",
-                    IntroductionStatus::Expired => "expired",
+                    IntroductionStatus::Expired => "expired (or withdrawn or timed out at the node that asked, which no longer waits for an answer)",
                 }
             ),
         ),
@@ -447,6 +447,12 @@ async fn create(
 ) -> ApiResult<Response> {
     if input.profile.is_some() {
         return create_remote(state, caller, input).await;
+    }
+    if input.home_node.is_some() {
+        return Err(ApiError::invalid(
+            "home_node",
+            "names the home node of a shared profile: give it with profile, or leave it out",
+        ));
     }
     let (new, named_by) = resolve(&state.pseudonyms, &caller, input)?;
     let now = Utc::now();
@@ -574,12 +580,22 @@ async fn create_remote(
             "this node holds no valid membership certificate of its own, so other nodes would refuse its request",
         )
     })?;
+    let home_node: Option<PublicKey> = match input.home_node.as_deref() {
+        Some(text) => Some(text.parse().map_err(|_| {
+            ApiError::invalid(
+                "home_node",
+                "is not a node key (64 lowercase hex digits, as search results show home_node)",
+            )
+        })?),
+        None => None,
+    };
     let own = federation.key();
     let store = state.store.clone();
     let found = super::blocking(move || {
-        Ok(crate::federation::direct::find_profile(
+        Ok(crate::federation::direct::find_profile_at(
             &store,
             &own,
+            home_node.as_ref(),
             &profile,
             crate::federation::now_ms(),
         )?)
@@ -607,7 +623,13 @@ async fn create_remote(
         RemoteProfile::Unknown => {
             return Err(ApiError::conflict(
                 Some("profile".into()),
-                "unknown_profile: this node holds no shared profile with this id",
+                "unknown_profile: this node holds no shared profile with this id (from that home_node)",
+            ))
+        }
+        RemoteProfile::Ambiguous { origins } => {
+            return Err(ApiError::conflict(
+                Some("home_node".into()),
+                format!("ambiguous_profile: {origins} nodes hold a shared profile with this id; name its home node in home_node (as search results show it)"),
             ))
         }
     };
@@ -651,8 +673,8 @@ async fn withdraw(
             Ok(r)
         })
         .await?;
-    if model::is_incoming(&record.data) {
-        // The requesting node is told at once (the message was queued with the change).
+    if record.data.remote.is_some() {
+        // The other node is told at once (the message was queued with the change).
         if let Some(f) = &state.federation {
             f.direct().deliver_now();
         }

@@ -489,7 +489,9 @@ fn refresh_index(state: &AppState, id: u64) {
 
 /// Publishes, updates or withdraws `candidate`'s shared profile after a committed write
 /// (see `crate::sharing`). A failure is logged, not answered: the write is durable and the
-/// next sweep repairs the profile.
+/// next sweep repairs the profile. Until then a withdrawn (or no longer searchable)
+/// candidate is still not live here: `sharing::candidate_of` reads the candidate as stored,
+/// so introductions to them are refused even while their tombstone is not out.
 async fn share(state: &AppState, candidate: u64) {
     let result = state
         .sharing

@@ -31,7 +31,7 @@ mod remote;
 mod tests;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use roaring::RoaringBitmap;
@@ -68,6 +68,9 @@ pub struct CandidateIndex {
     writer: Mutex<Follow>,
     /// This node's key: its own shared profiles are its local candidates, not remote ones.
     own: Option<PublicKey>,
+    /// The taxonomy [`CandidateIndex::load`] was given (`None`: the built-in one): a remote
+    /// profile's skill ids it does not know are not indexed ([`supply_of_shared`]).
+    taxonomy: RwLock<Option<Arc<Taxonomy>>>,
 }
 
 /// The follower's state (`remote.rs`).
@@ -300,6 +303,7 @@ impl CandidateIndex {
             inner: RwLock::new(Inner::default()),
             writer: Mutex::new(Follow::default()),
             own: None,
+            taxonomy: RwLock::new(None),
         }
     }
 
@@ -314,6 +318,7 @@ impl CandidateIndex {
                 pending: Vec::new(),
             }),
             own: Some(own),
+            taxonomy: RwLock::new(None),
         }
     }
 

@@ -27,6 +27,7 @@ use super::{CandidateIndex, Inner, RebuildStats};
 use crate::federation::{self, OnStored};
 use crate::matching::{self, Claim, SkillKey, Supply};
 use crate::model::{Evidence, Level, RemotePreference};
+use crate::skills::Taxonomy;
 use crate::store::{Store, StoreError};
 
 /// Records read from a feed at a time while loading (bounded memory however long a feed).
@@ -62,9 +63,9 @@ pub struct RemoteProfile {
 
 impl RemoteProfile {
     /// What the index holds of `profile`, published at `seq` of its origin's feed.
-    pub fn new(profile: &SharedProfile, seq: u64) -> RemoteProfile {
+    pub fn new(profile: &SharedProfile, seq: u64, taxonomy: &Taxonomy) -> RemoteProfile {
         RemoteProfile {
-            supply: supply_of_shared(profile),
+            supply: supply_of_shared(profile, taxonomy),
             seq,
             expires_at_ms: profile.expires_at_ms,
         }
@@ -112,29 +113,39 @@ pub fn remote_of(code: u8) -> RemotePreference {
 /// ([`matching::assessed_level`]) backed by the assessment; its remote preference and
 /// willingness to relocate. No vetting (the profile carries none) and no location.
 ///
-/// Skills are the home node's taxonomy ids and are kept as ids: an id this node's taxonomy
-/// does not know still matches a search for that id, which the search's own parsing refuses
-/// to name, so such claims simply never match.
-pub fn supply_of_shared(profile: &SharedProfile) -> Supply {
-    let claimed = profile.skills.iter().filter_map(|s| {
-        Some(Claim {
-            skill: SkillKey::Id(s.skill_id.clone()),
-            level: level_of(s.level)?,
-            evidence: evidence_of(s.evidence)?,
-        })
-    });
+/// Skills are the home node's taxonomy ids and are kept as ids. An id this node's
+/// `taxonomy` does not know is dropped: a search names skills through that taxonomy, so it
+/// could never match, and every distinct id kept would take a slot in the index for good
+/// (a peer could grow the index's memory without bound by sending made-up ids).
+pub fn supply_of_shared(profile: &SharedProfile, taxonomy: &Taxonomy) -> Supply {
+    let known = |id: &str| taxonomy.get(id).is_some();
+    let claimed = profile
+        .skills
+        .iter()
+        .filter(|s| known(&s.skill_id))
+        .filter_map(|s| {
+            Some(Claim {
+                skill: SkillKey::Id(s.skill_id.clone()),
+                level: level_of(s.level)?,
+                evidence: evidence_of(s.evidence)?,
+            })
+        });
     let projects = profile.projects.iter().flat_map(|p| {
-        p.skills.iter().map(|s| Claim {
+        p.skills.iter().filter(|s| known(s)).map(|s| Claim {
             skill: SkillKey::Id(s.clone()),
             level: Level::Beginner,
             evidence: Evidence::Project,
         })
     });
-    let assessed = profile.assessments.iter().map(|a| Claim {
-        skill: SkillKey::Id(a.skill_id.clone()),
-        level: matching::assessed_level(u32::from(a.percent), 100),
-        evidence: Evidence::Assessment,
-    });
+    let assessed = profile
+        .assessments
+        .iter()
+        .filter(|a| known(&a.skill_id))
+        .map(|a| Claim {
+            skill: SkillKey::Id(a.skill_id.clone()),
+            level: matching::assessed_level(u32::from(a.percent), 100),
+            evidence: Evidence::Assessment,
+        });
     let mut supply = Supply {
         skills: claimed.chain(projects).chain(assessed).collect(),
         vetting: None,
@@ -144,6 +155,21 @@ pub fn supply_of_shared(profile: &SharedProfile) -> Supply {
     };
     supply.tidy();
     supply
+}
+
+impl CandidateIndex {
+    /// The taxonomy remote profiles are read with (see the `taxonomy` field).
+    fn taxonomy(&self) -> Arc<Taxonomy> {
+        self.taxonomy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_else(|| {
+                static BUILTIN: std::sync::LazyLock<Arc<Taxonomy>> =
+                    std::sync::LazyLock::new(|| Arc::new(Taxonomy::builtin().clone()));
+                Arc::clone(&BUILTIN)
+            })
+    }
 }
 
 /// What one feed record asks of the index.
@@ -195,6 +221,7 @@ impl CandidateIndex {
         now_ms: u64,
     ) -> Result<(), StoreError> {
         let mut changes = Vec::new();
+        let taxonomy = self.taxonomy();
         for record in records {
             if !self.wants(record) {
                 continue;
@@ -237,7 +264,10 @@ impl CandidateIndex {
             if !still_held(store, record)? {
                 continue;
             }
-            changes.push(Change::Put(key, RemoteProfile::new(&profile, record.seq())));
+            changes.push(Change::Put(
+                key,
+                RemoteProfile::new(&profile, record.seq(), &taxonomy),
+            ));
         }
         if changes.is_empty() {
             return Ok(());
@@ -290,6 +320,7 @@ pub(super) fn load_feeds(
     inner: &mut Inner,
     store: &Store,
     own: Option<&PublicKey>,
+    taxonomy: &Taxonomy,
     now_ms: u64,
 ) -> Result<(), StoreError> {
     for (origin, _) in federation::heads(store)? {
@@ -311,7 +342,7 @@ pub(super) fn load_feeds(
                             origin,
                             profile: p.id,
                         },
-                        Some(RemoteProfile::new(&p, record.seq())),
+                        Some(RemoteProfile::new(&p, record.seq(), taxonomy)),
                     ),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(%origin, seq = record.seq(), error = %e,
@@ -331,15 +362,19 @@ impl CandidateIndex {
     /// does) and every shared profile of other origins in the feeds, then applies what the
     /// [`follower`](CandidateIndex::follower) heard meanwhile, and from then on lets it
     /// apply records as they come.
-    pub fn load(
-        &self,
-        store: &Store,
-        taxonomy: &crate::skills::Taxonomy,
-    ) -> Result<RebuildStats, StoreError> {
+    pub fn load(&self, store: &Store, taxonomy: &Taxonomy) -> Result<RebuildStats, StoreError> {
         let started = std::time::Instant::now();
         let mut fresh = Inner::default();
         super::load_local(&mut fresh, store, taxonomy)?;
-        load_feeds(&mut fresh, store, self.own.as_ref(), federation::now_ms())?;
+        *self.taxonomy.write().unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::new(taxonomy.clone()));
+        load_feeds(
+            &mut fresh,
+            store,
+            self.own.as_ref(),
+            taxonomy,
+            federation::now_ms(),
+        )?;
         fresh.shrink();
         let mut turn = self.turn();
         *self.write() = fresh;

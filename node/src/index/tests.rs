@@ -573,7 +573,7 @@ mod remote_profiles {
 
     #[test]
     fn a_shared_profile_is_supplied_by_the_rules_of_a_local_one() {
-        let supply = supply_of_shared(&shared(1, u64::MAX));
+        let supply = supply_of_shared(&shared(1, u64::MAX), Taxonomy::builtin());
         let claim = |skill: &str, level, evidence| Claim {
             skill: SkillKey::Id(skill.into()),
             level,
@@ -595,21 +595,83 @@ mod remote_profiles {
         assert_eq!(supply.location, None);
         assert_eq!(
             crate::matching::assessed_level(62, 100),
-            supply_of_shared(&SharedProfile {
-                assessments: vec![SharedAssessment {
-                    skill_id: "go".into(),
-                    instrument: "Go test".into(),
-                    percent: 62,
-                    year: 2025,
-                }],
-                ..shared(1, u64::MAX)
-            })
+            supply_of_shared(
+                &SharedProfile {
+                    assessments: vec![SharedAssessment {
+                        skill_id: "go".into(),
+                        instrument: "Go test".into(),
+                        percent: 62,
+                        year: 2025,
+                    }],
+                    ..shared(1, u64::MAX)
+                },
+                Taxonomy::builtin()
+            )
             .skills
             .iter()
             .find(|c| c.skill == SkillKey::Id("go".into()))
             .map(|c| c.level)
             .expect("test set-up")
         );
+    }
+
+    /// A peer cannot grow the index by sending skill ids this node's taxonomy does not
+    /// know: they are dropped (no search could name them), and take no slot.
+    #[test]
+    fn unknown_skill_ids_from_peers_take_no_slot() {
+        let made_up = |i: u32| format!("made-up-skill-{i}");
+        let profile = |id: u8, base: u32| SharedProfile {
+            skills: (base..base + 50)
+                .map(|i| SharedSkill {
+                    skill_id: made_up(i),
+                    level: 2,
+                    evidence: 0,
+                })
+                .chain(std::iter::once(SharedSkill {
+                    skill_id: "python".into(),
+                    level: 2,
+                    evidence: 0,
+                }))
+                .collect(),
+            assessments: vec![SharedAssessment {
+                skill_id: made_up(base + 1000),
+                instrument: "Quiz".into(),
+                percent: 90,
+                year: 2025,
+            }],
+            projects: vec![SharedProject {
+                name: "P".into(),
+                description: String::new(),
+                skills: vec![made_up(base + 2000)],
+            }],
+            ..shared(id, u64::MAX)
+        };
+        let supply = supply_of_shared(&profile(1, 0), Taxonomy::builtin());
+        assert_eq!(
+            supply
+                .skills
+                .iter()
+                .map(|c| c.skill.clone())
+                .collect::<Vec<_>>(),
+            vec![SkillKey::Id("python".into())]
+        );
+        let index = CandidateIndex::empty();
+        let origin = NodeKeypair::from_seed([3; 32]).public();
+        for i in 0..20u8 {
+            index.write().set_remote(
+                RemoteKey {
+                    origin,
+                    profile: ProfileId([i; 16]),
+                },
+                Some(RemoteProfile::new(
+                    &profile(i, u32::from(i) * 100),
+                    1,
+                    Taxonomy::builtin(),
+                )),
+            );
+        }
+        assert_eq!(index.read().keys.len(), 1, "only python has a slot");
+        assert_eq!(remote_hits(&index).len(), 20);
     }
 
     fn python_search() -> Search {
@@ -639,8 +701,8 @@ mod remote_profiles {
     fn an_expired_profile_is_not_returned_even_without_its_tombstone() {
         let index = CandidateIndex::empty();
         let now = now_ms();
-        let soon = RemoteProfile::new(&shared(1, now + 60_000), 1);
-        let later = RemoteProfile::new(&shared(2, now + DAY_MS), 1);
+        let soon = RemoteProfile::new(&shared(1, now + 60_000), 1, Taxonomy::builtin());
+        let later = RemoteProfile::new(&shared(2, now + DAY_MS), 1, Taxonomy::builtin());
         index.put_remote(key_of(1), Some(soon));
         index.put_remote(key_of(2), Some(later));
         assert_eq!(remote_hits(&index).len(), 2);
@@ -650,7 +712,11 @@ mod remote_profiles {
         // Left to the queries themselves: one that expired a moment ago is gone too.
         index.put_remote(
             key_of(3),
-            Some(RemoteProfile::new(&shared(3, now_ms() + 30), 1)),
+            Some(RemoteProfile::new(
+                &shared(3, now_ms() + 30),
+                1,
+                Taxonomy::builtin(),
+            )),
         );
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(remote_hits(&index), vec![key_of(2)]);

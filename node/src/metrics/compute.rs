@@ -280,8 +280,9 @@ impl Month {
 }
 
 /// The month of an RFC 3339 UTC timestamp (`2026-03-14T15:09:26Z`, as chrono writes a
-/// `DateTime<Utc>`) or a date (`2026-03-14`), read from the prefix; any other offset is
-/// parsed in full and converted to UTC.
+/// `DateTime<Utc>`), a date (`2026-03-14`) or a month (`2026-03`, as an introduction's
+/// `remote.placed` holds it), read from the prefix; any other offset is parsed in full
+/// and converted to UTC.
 fn parse_month(s: &str) -> Option<Month> {
     let b = s.as_bytes();
     let digits = |r: std::ops::Range<usize>| -> Option<i32> {
@@ -289,10 +290,11 @@ fn parse_month(s: &str) -> Option<Month> {
             c.is_ascii_digit().then(|| acc * 10 + i32::from(c - b'0'))
         })
     };
-    let fast = b.len() >= 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && (b.len() == 10 || (b[10] == b'T' && b.ends_with(b"Z")));
+    let fast = (b.len() == 7 && b[4] == b'-')
+        || (b.len() >= 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && (b.len() == 10 || (b[10] == b'T' && b.ends_with(b"Z"))));
     if fast {
         let (year, month) = (digits(0..4)?, digits(5..7)?);
         if (1..=12).contains(&month) {
@@ -2101,6 +2103,10 @@ mod tests {
             parse_month("2025-12-31T23:30:00-05:00"),
             Some(Month(2026 * 12))
         );
+        // An introduction's `remote.placed` is a month.
+        assert_eq!(parse_month("2026-03"), Some(Month(2026 * 12 + 2)));
+        assert_eq!(parse_month("2026-13"), None);
+        assert_eq!(parse_month("2026-3"), None);
         assert_eq!(parse_month("2026-13-01"), None);
         assert_eq!(parse_month("yesterday"), None);
         assert_eq!(median(&mut []), 0);

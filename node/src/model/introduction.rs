@@ -156,7 +156,9 @@ pub enum IntroductionStatus {
     /// The candidate's home node refused the request without asking the candidate
     /// (`remote.refusal` says why).
     Refused,
-    /// No answer in time (the requesting node's timeout), or closed by the home node.
+    /// No answer in time (the requesting node's timeout), or closed by the home node; at
+    /// the home node also a request the requesting node withdrew or let time out (its
+    /// cancel), which can no longer be accepted.
     Expired,
 }
 
@@ -185,6 +187,11 @@ pub struct IntroductionRequest {
     /// results show it); the request goes to the profile's home node.
     #[serde(default)]
     pub profile: Option<String>,
+    /// With `profile`: the profile's home node key (64 hex digits, search results'
+    /// `home_node`). A profile id is unique per home node only: without it, a request for
+    /// an id that more than one node holds is refused.
+    #[serde(default)]
+    pub home_node: Option<String>,
     pub message: String,
 }
 
@@ -467,10 +474,16 @@ pub fn stage_outcome(
             }
             _ => AnswerOutcome::Declined,
         };
+        // The operator's note leaves the node only with an acceptance: a decline's note
+        // (often why the candidate said no) stays at home.
+        let note = match outcome {
+            AnswerOutcome::Accepted(_) => input.note.clone(),
+            _ => None,
+        };
         let answer = IntroAnswer {
             id: request_id(remote)?,
             outcome,
-            note: input.note.clone(),
+            note,
             decided_at_ms: ms(now),
         };
         direct::stage_send(tx, &node_key(remote)?, &DirectMessage::Answer(answer))?;
@@ -493,22 +506,71 @@ pub fn stage_withdrawal(
         return Err(IntroductionError::NotOpen(record.data.status));
     }
     if let Some(remote) = record.data.remote.as_ref() {
-        if remote.direction == Direction::Incoming {
-            // The requesting node is told the request was closed without an answer.
-            let answer = IntroAnswer {
-                id: request_id(remote)?,
-                outcome: AnswerOutcome::Expired,
-                note: None,
-                decided_at_ms: ms(now),
-            };
-            direct::stage_send(tx, &node_key(remote)?, &DirectMessage::Answer(answer))?;
-        }
+        // The other node is told the request was closed without an answer: the requesting
+        // node, so that its employer stops waiting; the home node, so that its operator
+        // cannot accept it any more (and send contact details nobody is waiting for).
+        stage_closed(tx, remote, now)?;
     }
+    unindex_open(tx, record);
     record.data.status = IntroductionStatus::Withdrawn;
     record.data.decided_at = Some(now);
     record.updated_at = now;
     tx.put(Table::Introduction, record.id, record)?;
     Ok(())
+}
+
+/// Before an incoming introduction is erased with its candidate: an answer still queued
+/// for the requesting node (an acceptance carries contact details) is dropped, and the
+/// request, unless it was answered already, is refused as `profile_withdrawn`, an answer
+/// without contact details.
+pub fn stage_erasure(
+    tx: &mut WriteTx<'_>,
+    record: &Record<Introduction>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(remote) = record.data.remote.as_ref() else {
+        return Ok(());
+    };
+    if remote.direction != Direction::Incoming {
+        return Ok(());
+    }
+    let (to, id) = (node_key(remote)?, request_id(remote)?);
+    let dropped = direct::unqueue_answer(tx, &to, &id)?;
+    if dropped || record.data.status == IntroductionStatus::Requested {
+        let answer = IntroAnswer {
+            id,
+            outcome: AnswerOutcome::Refused(RefusalReason::ProfileWithdrawn),
+            note: None,
+            decided_at_ms: ms(now),
+        };
+        direct::stage_send(tx, &to, &DirectMessage::Answer(answer))?;
+    }
+    Ok(())
+}
+
+/// An outgoing introduction leaves the open ones that [`direct`] checks for expiry.
+fn unindex_open(tx: &mut WriteTx<'_>, record: &Record<Introduction>) {
+    if let Some(r) = record.data.remote.as_ref() {
+        if let (Direction::Outgoing, Some(e)) = (r.direction, r.expires_at) {
+            direct::unindex_open(tx, e, record.id);
+        }
+    }
+}
+
+/// Queues the `expired` answer that tells the other node of a federated introduction it was
+/// closed here without an outcome (see [`apply_answer`] for the home node's side).
+fn stage_closed(
+    tx: &mut WriteTx<'_>,
+    remote: &RemoteIntroduction,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let answer = IntroAnswer {
+        id: request_id(remote)?,
+        outcome: AnswerOutcome::Expired,
+        note: None,
+        decided_at_ms: ms(now),
+    };
+    direct::stage_send(tx, &node_key(remote)?, &DirectMessage::Answer(answer))
 }
 
 /// Whether the introduction is this node's request to another node's candidate.
@@ -638,6 +700,7 @@ pub fn stage_outgoing(
     tx.set_refs(Table::Introduction, id, &refs)?;
     direct::stage_send(tx, &new.home, &DirectMessage::Request(request.clone()))?;
     direct::index_outgoing(tx, &request.id, id);
+    direct::index_open(tx, new.expires_at, id);
     let record = Record {
         id,
         created_at: now,
@@ -805,7 +868,7 @@ pub fn apply_answer(
     now: DateTime<Utc>,
 ) -> Result<Applied, StoreError> {
     let Some(mut record) = outgoing_from(tx, from, &answer.id)? else {
-        return Ok(Applied::UnknownRequest);
+        return apply_cancel(tx, from, answer, now);
     };
     if record.data.status != IntroductionStatus::Requested {
         return Ok(Applied::Duplicate);
@@ -836,8 +899,43 @@ pub fn apply_answer(
     }
     record.data.decided_at = Some(now);
     record.updated_at = now;
+    unindex_open(tx, &record);
     tx.put(Table::Introduction, record.id, &record)?;
     Ok(Applied::Done(record.id))
+}
+
+/// At the home node: the requesting node withdrew its request `answer.id` or it timed out
+/// there (an `expired` answer from the requester). A request still open is closed as
+/// `expired`, so that the operator can no longer accept it; the candidate is not touched.
+/// Any other outcome from the requester, or a request `from` never sent, is unknown.
+fn apply_cancel(
+    tx: &mut WriteTx<'_>,
+    from: &PublicKey,
+    answer: &IntroAnswer,
+    now: DateTime<Utc>,
+) -> Result<Applied, StoreError> {
+    if answer.outcome != AnswerOutcome::Expired {
+        return Ok(Applied::UnknownRequest);
+    }
+    let Some(id) = direct::incoming(tx, from, &answer.id)? else {
+        return Ok(Applied::UnknownRequest);
+    };
+    let Some(mut record) = tx.get::<Record<Introduction>>(Table::Introduction, id)? else {
+        // Erased with its candidate meanwhile.
+        return Ok(Applied::Duplicate);
+    };
+    if !is_incoming(&record.data) {
+        return Ok(Applied::UnknownRequest);
+    }
+    if record.data.status != IntroductionStatus::Requested {
+        return Ok(Applied::Duplicate);
+    }
+    record.data.status = IntroductionStatus::Expired;
+    record.data.outcome_note = Some("withdrawn or timed out at the requesting node".into());
+    record.data.decided_at = Some(now);
+    record.updated_at = now;
+    tx.put(Table::Introduction, id, &record)?;
+    Ok(Applied::Done(id))
 }
 
 /// Marks the outgoing introduction a placement notice names as placed (the month the job
@@ -853,6 +951,10 @@ pub fn apply_notice(
     };
     if record.data.status == IntroductionStatus::Requested {
         return Ok(Applied::NotYet);
+    }
+    if record.data.status != IntroductionStatus::Accepted {
+        // Only an accepted introduction can have led to a hire: acknowledged, not credited.
+        return Ok(Applied::Duplicate);
     }
     let Some(remote) = record.data.remote.as_mut() else {
         return Ok(Applied::UnknownRequest);
@@ -878,8 +980,18 @@ pub fn stage_expiry(tx: &mut WriteTx<'_>, id: u64, now: DateTime<Utc>) -> Result
         .as_ref()
         .and_then(|r| r.expires_at)
         .is_some_and(|e| e <= now);
-    if record.data.status != IntroductionStatus::Requested || !overdue {
+    if record.data.status != IntroductionStatus::Requested {
+        // Closed without leaving the index (nothing does that now): tidy up.
+        unindex_open(tx, &record);
         return Ok(false);
+    }
+    if !overdue {
+        return Ok(false);
+    }
+    unindex_open(tx, &record);
+    if let Some(remote) = record.data.remote.as_ref() {
+        // The home node closes its side too: no acceptance after the deadline.
+        stage_closed(tx, remote, now)?;
     }
     record.data.status = IntroductionStatus::Expired;
     record.data.decided_at = Some(now);
@@ -888,41 +1000,28 @@ pub fn stage_expiry(tx: &mut WriteTx<'_>, id: u64, now: DateTime<Utc>) -> Result
     Ok(true)
 }
 
-/// The incoming introduction a placement of `candidate_id` came through: `named` if the
-/// operator said which (it must be an accepted one from another node for that candidate),
-/// else the only such introduction, if there is exactly one.
+/// The incoming introduction a placement of `candidate_id` came through, as the operator
+/// named it (`named`): it must be an accepted one from another node for that candidate.
+/// Nothing is guessed: without a name no community is credited, since the candidate's
+/// accepted introductions may be for other employers than the one that hired them.
 pub fn placed_through(
     tx: &WriteTx<'_>,
     candidate_id: u64,
     named: Option<u64>,
 ) -> Result<Option<Record<Introduction>>, PlacedThroughError> {
-    let fits = |r: &Record<Introduction>| {
-        r.data.candidate_id == Some(candidate_id)
-            && r.data.status == IntroductionStatus::Accepted
-            && is_incoming(&r.data)
+    let Some(id) = named else {
+        return Ok(None);
     };
-    if let Some(id) = named {
-        return match tx.get::<Record<Introduction>>(Table::Introduction, id)? {
-            Some(r) if fits(&r) => Ok(Some(r)),
-            _ => Err(PlacedThroughError::NotFit(id)),
-        };
-    }
-    let mut found = None;
-    for (table, id) in tx.referrers(Table::Candidate, candidate_id)? {
-        if table != Table::Introduction {
-            continue;
+    match tx.get::<Record<Introduction>>(Table::Introduction, id)? {
+        Some(r)
+            if r.data.candidate_id == Some(candidate_id)
+                && r.data.status == IntroductionStatus::Accepted
+                && is_incoming(&r.data) =>
+        {
+            Ok(Some(r))
         }
-        if let Some(r) = tx.get::<Record<Introduction>>(Table::Introduction, id)? {
-            if fits(&r) && r.data.remote.as_ref().is_some_and(|m| m.placed.is_none()) {
-                if found.is_some() {
-                    // Two communities could claim the hire: the operator names one.
-                    return Ok(None);
-                }
-                found = Some(r);
-            }
-        }
+        _ => Err(PlacedThroughError::NotFit(id)),
     }
-    Ok(found)
 }
 
 /// Why a placement cannot name an introduction.

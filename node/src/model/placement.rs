@@ -2,7 +2,7 @@
 //! were still employed in the 2nd and 4th quarter after starting.
 //!
 //! A placement that came through an introduction from another node (named in
-//! `introduction_id`, or the candidate's only accepted one) also tells that node, so that
+//! `introduction_id`: never guessed) also tells that node, so that
 //! its community can credit the hire as `hired_from_other_communities` without counting the
 //! person a second time (docs/metrics.md).
 
@@ -32,8 +32,9 @@ pub struct Placement {
     pub program_id: Option<u64>,
     #[serde(default)]
     pub retention: Vec<RetentionCheck>,
-    /// The introduction from another node this hire came through, if any; when left out
-    /// and the candidate has exactly one accepted introduction from another node, that one.
+    /// The introduction from another node this hire came through, if any: an accepted one
+    /// for this candidate. Only a named introduction credits the requesting community; none
+    /// is guessed when it is left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introduction_id: Option<u64>,
 }

@@ -137,16 +137,29 @@ pub fn state_of(store: &Store, candidate: u64) -> Result<Option<SharingState>, S
 /// The local candidate behind one of this node's profile ids; `None` if the id is unknown
 /// or its profile is no longer live (withdrawn, expired, deleted, or being withdrawn), also
 /// in the moments before the sweep or a pending write has published its tombstone.
+///
+/// Live is decided by the candidate as stored as well as by the sharing state: a candidate
+/// whose consent is withdrawn, who has none, or who is no longer searchable
+/// (`index::searchable`) is not live whatever the state says. The candidate's write
+/// commits before its tombstone goes out; if publishing the tombstone failed (the route
+/// still answers with the candidate's write, and the sweep tries again), an introduction
+/// asked for them meanwhile is refused all the same.
 pub fn candidate_of(store: &Store, profile: &ProfileId) -> Result<Option<u64>, StoreError> {
     let Some(candidate) = store.lookup(Table::SharingByProfile, profile.as_bytes())? else {
         return Ok(None);
     };
     let live = state_of(store, candidate)?
         .is_some_and(|s| s.profile_id == *profile && s.live() && s.expires_at > Utc::now());
-    let exists = store
-        .get::<serde::de::IgnoredAny>(Table::Candidate, candidate)?
-        .is_some();
-    Ok((live && exists).then_some(candidate))
+    if !live {
+        return Ok(None);
+    }
+    let wanted = store
+        .get::<Record<Candidate>>(Table::Candidate, candidate)?
+        .is_some_and(|c| {
+            c.data.consent.is_some_and(|c| c.withdrawn_at.is_none())
+                && crate::index::searchable(c.data.stage)
+        });
+    Ok(wanted.then_some(candidate))
 }
 
 /// Why a candidate's shared profile could not be brought up to date. The candidate's own
@@ -551,7 +564,9 @@ async fn publish(
     store
         .commit(move |tx| tx.put(Table::Sharing, candidate, &confirmed))
         .await?;
-    tracing::info!(candidate, profile = %id, version, "shared profile published");
+    // The candidate, never with the profile id: a log line linking the two would outlive
+    // the candidate's erasure (and logs travel further than the store).
+    tracing::info!(candidate, version, "shared profile published");
     Ok(Done::Published {
         profile: id,
         version,
@@ -607,7 +622,8 @@ async fn tombstone(
             }
         })
         .await?;
-    tracing::info!(candidate, profile = %id, ?reason, "shared profile withdrawn");
+    // The candidate only, as on publishing.
+    tracing::info!(candidate, ?reason, "shared profile withdrawn");
     Ok(Done::Tombstoned {
         profile: id,
         reason,

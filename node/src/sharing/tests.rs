@@ -119,3 +119,60 @@ fn the_state_round_trips_with_a_hex_id() {
     let back: SharingState = serde_json::from_value(json).expect("deserialise");
     assert_eq!(back, s);
 }
+
+/// A withdrawal commits before its tombstone goes out; if that failed, the sharing state
+/// still says live, but the candidate as stored decides: an introduction is refused.
+#[test]
+#[allow(clippy::unwrap_used)]
+fn a_candidate_without_consent_is_not_live_whatever_the_state() {
+    use crate::model::{Candidate, Consent, Profile, Record, Stage};
+    use crate::store::StoreOptions;
+
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = Store::open(&dir.path().join("db"), &StoreOptions::default()).unwrap();
+    let id = ProfileId([7; 16]);
+    let now = Utc::now();
+    let write = |consent: Option<Consent>, stage: Stage| {
+        let record = Record {
+            id: 1,
+            created_at: now,
+            updated_at: now,
+            data: Candidate {
+                profile: Profile::default(),
+                stage,
+                stage_history: vec![],
+                consent_history: vec![],
+                consent,
+            },
+        };
+        let mut live = state(true, false, ConsentScope::Federation);
+        live.expires_at = now + chrono::Duration::days(1);
+        store
+            .apply(|tx| {
+                tx.put(Table::Candidate, 1, &record)?;
+                tx.index_put(Table::SharingByProfile, id.as_bytes(), 1);
+                tx.put(Table::Sharing, 1, &live)
+            })
+            .unwrap();
+    };
+    let given = Consent {
+        policy_version: "1".into(),
+        scope: ConsentScope::Federation,
+        given_at: now,
+        withdrawn_at: None,
+    };
+    write(Some(given.clone()), Stage::Applied);
+    assert_eq!(candidate_of(&store, &id).unwrap(), Some(1));
+    // Consent withdrawn, tombstone not out: not live.
+    let withdrawn = Consent {
+        withdrawn_at: Some(now),
+        ..given.clone()
+    };
+    write(Some(withdrawn), Stage::Applied);
+    assert_eq!(candidate_of(&store, &id).unwrap(), None);
+    write(None, Stage::Applied);
+    assert_eq!(candidate_of(&store, &id).unwrap(), None);
+    // Left the pipeline (placed): not searchable, not live.
+    write(Some(given), Stage::Placed);
+    assert_eq!(candidate_of(&store, &id).unwrap(), None);
+}

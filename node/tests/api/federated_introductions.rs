@@ -10,10 +10,12 @@ use serde_json::{json, Value};
 
 use techhire_node::federation::direct::{find_profile, RemoteProfile};
 use techhire_node::federation::{now_ms, Federation, FederationConfig};
+use techhire_node::model;
 use techhire_node::sharing;
 use techhire_protocol::{
-    Bulletin, DirectMessage, DirectReply, IntroAnswer, IntroRequest, NodeKeypair, ProfileId,
-    RecordKind, RequestId, SignedRecord,
+    AnswerOutcome, Bulletin, DirectMessage, DirectReply, IntroAnswer, IntroRequest, NodeKeypair,
+    PlacementNotice, ProfileId, PublicKey, RecordKind, RefusalReason, RequestId, SharedProfile,
+    SignedRecord,
 };
 
 use crate::support::*;
@@ -79,6 +81,11 @@ async fn connect(from: &Federation, to: &Federation) {
 
 /// A candidate of `home` with consent to share with the whole federation: its profile id.
 async fn shared_candidate(home: &TestApi) -> (u64, ProfileId) {
+    shared_candidate_in(home, json!({"kind": "federation"})).await
+}
+
+/// A candidate of `home` with consent to share within `scope`: its profile id.
+async fn shared_candidate_in(home: &TestApi, scope: Value) -> (u64, ProfileId) {
     let id = home
         .create(
             "/api/v1/candidates",
@@ -89,7 +96,7 @@ async fn shared_candidate(home: &TestApi) -> (u64, ProfileId) {
         home.put(
             &format!("/api/v1/candidates/{id}/consent"),
             &home.operator,
-            json!({"policy_version": "2026-01", "scope": {"kind": "federation"}}),
+            json!({"policy_version": "2026-01", "scope": scope}),
         )
         .await,
         StatusCode::OK,
@@ -256,6 +263,7 @@ async fn an_accepted_introduction_reaches_only_the_employer_that_asked() {
         .await;
     let mut placement = placement_body(candidate, employer);
     placement["start_date"] = json!("2026-03-02");
+    placement["introduction_id"] = json!(home_id);
     akron.create("/api/v1/placements", placement).await;
     let placed = eventually("the placement notice arrives", || async {
         let body = check(
@@ -275,6 +283,43 @@ async fn an_accepted_introduction_reaches_only_the_employer_that_asked() {
         StatusCode::OK,
     );
     assert_eq!(home["remote"]["placed"], "2026-03");
+
+    // Both nodes still compute their metrics: Birmingham counts the hire from another
+    // community in the month the job starts, Akron its own candidate in `placed`.
+    assert_eq!(
+        year_total(&birmingham, 2026, "hired_from_other_communities"),
+        1
+    );
+    let this_year = {
+        use chrono::Datelike;
+        chrono::Utc::now().year() as u16
+    };
+    assert_eq!(year_total(&akron, this_year, "placed"), 1);
+    assert_eq!(year_total(&akron, 2026, "hired_from_other_communities"), 0);
+}
+
+/// The year's raw figure of `metric` (no breakdown) at `api`, computed from its store.
+fn year_total(api: &TestApi, year: u16, metric: &str) -> u64 {
+    use techhire_node::metrics::compute::{compute_year, plan_year};
+    use techhire_protocol::suppression::Raw;
+    // The reports themselves must compute (a row that fails to decode aborts them).
+    compute_year(&api.store, year, techhire_protocol::MIN_THRESHOLD, 0, &[])
+        .expect("the year's reports");
+    let plan = plan_year(&api.store, year, techhire_protocol::MIN_THRESHOLD, &[])
+        .expect("the year's figures");
+    let at = plan
+        .cells
+        .iter()
+        .position(|c| {
+            c.period == techhire_protocol::Period::Year { year }
+                && c.metric == metric
+                && c.dimension.is_empty()
+        })
+        .unwrap_or_else(|| panic!("no cell for {metric}"));
+    match plan.plan.cells[at] {
+        Raw::People(n) | Raw::Count(n) => n,
+        Raw::Amount(_) => panic!("{metric} is an amount"),
+    }
 }
 
 #[tokio::test]
@@ -312,6 +357,336 @@ async fn a_declined_introduction_never_shows_contact_details() {
     assert!(op["remote"]["contact"].is_null());
     let all = serde_json::to_string(&op).unwrap();
     assert!(!all.contains("ada@example.org") && !all.contains("Lovelace"));
+
+    // A placement notice for a declined introduction credits nothing.
+    let notice = PlacementNotice {
+        id: op["remote"]["request_id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+        year: 2026,
+        month: 3,
+    };
+    let from = fed(&akron).key();
+    let applied = birmingham
+        .store
+        .commit(move |tx| model::apply_notice(tx, &from, &notice, chrono::Utc::now()))
+        .await
+        .unwrap();
+    assert_eq!(applied, model::Applied::Duplicate);
+    let op = check(
+        birmingham
+            .get(&format!("{INTRODUCTIONS}/{intro}"), &birmingham.operator)
+            .await,
+        StatusCode::OK,
+    );
+    assert!(op["remote"]["placed"].is_null(), "{op}");
+}
+
+/// The answers `api` has queued for node `to`.
+fn answers_to(api: &TestApi, to: &PublicKey) -> Vec<IntroAnswer> {
+    outbox(api)
+        .into_iter()
+        .filter_map(|(k, m)| match m {
+            DirectMessage::Answer(a) if k == *to => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_declines_note_stays_at_the_home_node() {
+    let api = TestApi::joined().await;
+    let candidate = api
+        .create(
+            "/api/v1/candidates",
+            candidate_body("Ada Lovelace", "ada@example.org"),
+        )
+        .await;
+    let outcome = |intro: u64, body: Value| {
+        let api = &api;
+        async move {
+            check(
+                api.post(
+                    &format!("{INTRODUCTIONS}/{intro}/outcome"),
+                    &api.operator,
+                    body,
+                )
+                .await,
+                StatusCode::OK,
+            )
+        }
+    };
+    // Declined: what is queued for the requesting node holds no note.
+    let (declined_to, declined) = incoming_request(&api, candidate).await;
+    outcome(
+        declined,
+        json!({"outcome": "declined", "note": "Ada has just taken another job"}),
+    )
+    .await;
+    let queued = answers_to(&api, &declined_to);
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].outcome, AnswerOutcome::Declined);
+    assert_eq!(queued[0].note, None, "a decline's note left the node");
+    // Accepted: the note goes with the contact details.
+    let (accepted_to, accepted) = incoming_request(&api, candidate).await;
+    outcome(
+        accepted,
+        json!({"outcome": "accepted", "note": "Call after 5pm", "share": ["email"]}),
+    )
+    .await;
+    let queued = answers_to(&api, &accepted_to);
+    assert_eq!(queued.len(), 1);
+    assert!(matches!(queued[0].outcome, AnswerOutcome::Accepted(_)));
+    assert_eq!(queued[0].note.as_deref(), Some("Call after 5pm"));
+}
+
+#[tokio::test]
+async fn only_a_placement_naming_its_introduction_credits_the_other_community() {
+    let api = TestApi::joined().await;
+    let candidate = api
+        .create(
+            "/api/v1/candidates",
+            candidate_body("Ada Lovelace", "ada@example.org"),
+        )
+        .await;
+    let (requester, intro) = incoming_request(&api, candidate).await;
+    check(
+        api.post(
+            &format!("{INTRODUCTIONS}/{intro}/outcome"),
+            &api.operator,
+            json!({"outcome": "accepted"}),
+        )
+        .await,
+        StatusCode::OK,
+    );
+    let notices = |api: &TestApi| {
+        outbox(api)
+            .into_iter()
+            .filter(|(to, m)| *to == requester && matches!(m, DirectMessage::Placement(_)))
+            .count()
+    };
+    // Hired by an employer of this node, not through that introduction: nothing is sent,
+    // even though it is the candidate's only accepted one.
+    let employer = api.new_employer("Local Hire Co").await;
+    api.create("/api/v1/placements", placement_body(candidate, employer))
+        .await;
+    assert_eq!(
+        notices(&api),
+        0,
+        "a placement credited a guessed introduction"
+    );
+    let home = check(
+        api.get(&format!("{INTRODUCTIONS}/{intro}"), &api.operator)
+            .await,
+        StatusCode::OK,
+    );
+    assert!(home["remote"]["placed"].is_null(), "{home}");
+    // Named: the notice goes out.
+    let mut named = placement_body(candidate, employer);
+    named["introduction_id"] = json!(intro);
+    api.create("/api/v1/placements", named).await;
+    assert_eq!(notices(&api), 1);
+}
+
+#[tokio::test]
+async fn a_request_withdrawn_or_timed_out_at_the_requester_cannot_be_accepted_at_home() {
+    let (akron, birmingham) = pair().await;
+    connect(fed(&birmingham), fed(&akron)).await;
+    let (candidate, profile) = shared_candidate(&akron).await;
+    holds_live(&birmingham, profile).await;
+    let first = birmingham.new_opening(birmingham.employer_id).await;
+    let second = birmingham.new_opening(birmingham.employer_id).await;
+    let withdrawn = ask(&birmingham, profile, first).await;
+    let timed_out = ask(&birmingham, profile, second).await;
+    let request_id = |intro: u64| {
+        let b = &birmingham;
+        async move {
+            check(
+                b.get(&format!("{INTRODUCTIONS}/{intro}"), &b.operator)
+                    .await,
+                StatusCode::OK,
+            )["remote"]["request_id"]
+                .clone()
+        }
+    };
+    let (withdrawn_rid, timed_out_rid) = (request_id(withdrawn).await, request_id(timed_out).await);
+    let home_of = |rid: Value| {
+        let akron = &akron;
+        async move {
+            eventually("the request reaches the home node", || async {
+                let ids = akron.ids(INTRODUCTIONS).await;
+                for id in ids {
+                    let body = check(
+                        akron
+                            .get(&format!("{INTRODUCTIONS}/{id}"), &akron.operator)
+                            .await,
+                        StatusCode::OK,
+                    );
+                    if body["remote"]["request_id"] == rid {
+                        return Some(id);
+                    }
+                }
+                None
+            })
+            .await
+        }
+    };
+    let home_withdrawn = home_of(withdrawn_rid).await;
+    let home_timed_out = home_of(timed_out_rid).await;
+
+    // The employer withdraws one; the other times out at Birmingham.
+    check(
+        birmingham
+            .post(
+                &format!("{INTRODUCTIONS}/{withdrawn}/withdraw"),
+                &birmingham.employer,
+                json!({}),
+            )
+            .await,
+        StatusCode::OK,
+    );
+    let later = chrono::Utc::now() + chrono::Duration::days(365);
+    let expired = birmingham
+        .store
+        .commit(move |tx| model::stage_expiry(tx, timed_out, later))
+        .await
+        .unwrap();
+    assert!(expired);
+    fed(&birmingham).direct().deliver_now();
+
+    for home in [home_withdrawn, home_timed_out] {
+        let path = format!("{INTRODUCTIONS}/{home}");
+        let closed = eventually("the home node learns the request was closed", || async {
+            let body = check(akron.get(&path, &akron.operator).await, StatusCode::OK);
+            (body["status"] != "requested").then_some(body)
+        })
+        .await;
+        assert_eq!(closed["status"], "expired", "{closed}");
+        let refused = check_error(
+            akron
+                .post(
+                    &format!("{path}/outcome"),
+                    &akron.operator,
+                    json!({"outcome": "accepted"}),
+                )
+                .await,
+            StatusCode::CONFLICT,
+            None,
+        );
+        assert!(
+            refused["reason"].as_str().unwrap().contains("expired"),
+            "{refused}"
+        );
+    }
+    // No contact details were queued, and the candidate was not introduced.
+    let to = fed(&birmingham).key();
+    assert!(answers_to(&akron, &to)
+        .iter()
+        .all(|a| !matches!(a.outcome, AnswerOutcome::Accepted(_))));
+    let c = check(
+        akron
+            .get(&format!("/api/v1/candidates/{candidate}"), &akron.operator)
+            .await,
+        StatusCode::OK,
+    );
+    assert_ne!(c["stage"], "introduced", "{c}");
+}
+
+#[tokio::test]
+async fn a_request_from_outside_the_consent_scope_is_refused_as_unknown() {
+    let (akron, birmingham) = pair().await;
+    connect(fed(&birmingham), fed(&akron)).await;
+    // Shared with Ohio only; Birmingham is in Alabama.
+    let (_, profile) =
+        shared_candidate_in(&akron, json!({"kind": "regions", "regions": ["OH"]})).await;
+    let to = fed(&akron).key();
+    let send = |message: DirectMessage| {
+        let b = fed(&birmingham).clone();
+        let record = message.sign(&birmingham.keypair, now_ms()).unwrap();
+        async move {
+            b.direct()
+                .send_unchecked(&to, record.encode())
+                .await
+                .expect("a reply")
+        }
+    };
+    assert_eq!(send(request_to(profile)).await, DirectReply::Ack);
+    assert!(akron.ids(INTRODUCTIONS).await.is_empty(), "stored anyway");
+    let refusal = answers_to(&akron, &fed(&birmingham).key());
+    assert!(
+        refusal.is_empty()
+            || refusal
+                .iter()
+                .all(|a| a.outcome == AnswerOutcome::Refused(RefusalReason::UnknownProfile)),
+        "{refusal:?}"
+    );
+    // The same request for a profile shared with the whole federation is kept.
+    let (_, everywhere) = shared_candidate(&akron).await;
+    assert_eq!(send(request_to(everywhere)).await, DirectReply::Ack);
+    assert_eq!(akron.ids(INTRODUCTIONS).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_profile_id_two_nodes_hold_is_asked_for_by_home_node() {
+    let (akron, birmingham) = pair().await;
+    connect(fed(&birmingham), fed(&akron)).await;
+    let (_, profile) = shared_candidate(&akron).await;
+    holds_live(&birmingham, profile).await;
+    // Another origin publishes a profile under the same id (a copy).
+    let copied = fed(&akron)
+        .records(&fed(&akron).key(), 0)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind() == RecordKind::PROFILE)
+        .map(|r| SharedProfile::decode(r.payload()).unwrap())
+        .find(|p| p.id == profile)
+        .unwrap();
+    let mallory = NodeKeypair::generate();
+    let copy = copied.try_sign(&mallory, 1, now_ms()).unwrap();
+    birmingham.store_feed_records(vec![copy]).await;
+    let opening = birmingham.new_opening(birmingham.employer_id).await;
+
+    let refused = check_error(
+        birmingham
+            .post(
+                INTRODUCTIONS,
+                &birmingham.employer,
+                json!({"profile": profile.to_string(), "opening_id": opening, "message": "Hello"}),
+            )
+            .await,
+        StatusCode::CONFLICT,
+        Some("home_node"),
+    );
+    assert!(
+        refused["reason"].as_str().unwrap().contains("home_node"),
+        "{refused}"
+    );
+    check_error(
+        birmingham
+            .post(
+                INTRODUCTIONS,
+                &birmingham.employer,
+                json!({"profile": profile.to_string(), "home_node": "nope", "message": "Hello"}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("home_node"),
+    );
+    // Named, it goes to the home node named, and only there.
+    let created = check(
+        birmingham
+            .post(
+                INTRODUCTIONS,
+                &birmingham.employer,
+                json!({"profile": profile.to_string(), "home_node": fed(&akron).key().to_string(), "opening_id": opening, "message": "Hello"}),
+            )
+            .await,
+        StatusCode::CREATED,
+    );
+    assert_eq!(created["home_community"], "Akron", "{created}");
+    arrived(&akron).await;
 }
 
 #[tokio::test]

@@ -11,8 +11,8 @@ use techhire_node::federation::{feed, Federation, FederationConfig};
 use techhire_node::sharing::{self, EndReason, Sharing};
 use techhire_node::store::Table;
 use techhire_protocol::{
-    NodeKeypair, ProfileId, RecordKind, Scope, SharedProfile, SignedRecord, Tombstone,
-    TombstoneReason,
+    AnswerOutcome, DirectMessage, IntroAnswer, NodeKeypair, ProfileId, RecordKind, RefusalReason,
+    Scope, SharedProfile, SignedRecord, Tombstone, TombstoneReason,
 };
 
 use crate::support::*;
@@ -705,12 +705,63 @@ async fn erasing_a_candidate_leaves_nothing_behind_and_tombstones_their_profile(
         traces(&api),
         [(Table::CandidatePersonal, id), (Table::Sharing, id)]
     );
+    // Another node's introduction request, accepted: the answer with their contact details
+    // waits in the outbox for a node that is not connected.
+    let (requester, intro) = incoming_request(&api, id).await;
+    check(
+        api.post(
+            &format!("/api/v1/introductions/{intro}/outcome"),
+            &api.operator,
+            json!({"outcome": "accepted"}),
+        )
+        .await,
+        StatusCode::OK,
+    );
+    let queued_traces = |api: &TestApi| {
+        outbox(api)
+            .into_iter()
+            .map(|(_, m)| format!("{m:?}"))
+            .filter(|text| {
+                [
+                    "Erin Erasure",
+                    "erin.erasure@example.org",
+                    "+1 555 777 8888",
+                ]
+                .iter()
+                .any(|needle| text.contains(needle))
+            })
+            .count()
+    };
+    assert_eq!(queued_traces(&api), 1, "the queued acceptance carries them");
 
     check(
         api.delete(&item(id), &api.operator).await,
         StatusCode::NO_CONTENT,
     );
     assert_eq!(traces(&api), [], "traces of the erased candidate");
+    // Nothing queued for another node carries them either: the acceptance was replaced by
+    // a refusal without contact details.
+    assert_eq!(
+        queued_traces(&api),
+        0,
+        "contact details queued after erasure"
+    );
+    let to_requester: Vec<_> = outbox(&api)
+        .into_iter()
+        .filter(|(to, _)| *to == requester)
+        .map(|(_, m)| m)
+        .collect();
+    assert!(
+        matches!(
+            to_requester.as_slice(),
+            [DirectMessage::Answer(IntroAnswer {
+                outcome: AnswerOutcome::Refused(RefusalReason::ProfileWithdrawn),
+                note: None,
+                ..
+            })]
+        ),
+        "{to_requester:?}"
+    );
     let by_candidate_id = every_record(&api)
         .into_iter()
         .filter(|(t, rid, text)| {

@@ -580,3 +580,67 @@ pub(crate) fn outreach_body(channel: &str) -> Value {
         "job_seekers_reached": 120
     })
 }
+
+/// Every direct message queued in `api`'s outbox: its recipient and the message as it
+/// will leave (decoded from the queued bytes).
+pub(crate) fn outbox(
+    api: &TestApi,
+) -> Vec<(
+    techhire_protocol::PublicKey,
+    techhire_protocol::DirectMessage,
+)> {
+    use techhire_protocol::{DirectMessage, PublicKey, RecordKind};
+    api.store
+        .blob_range(
+            techhire_node::store::Table::DirectOutbox,
+            &[],
+            None,
+            usize::MAX,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|(name, value)| {
+            let to = PublicKey::from_bytes(name[..32].try_into().unwrap()).unwrap();
+            let kind = RecordKind(u16::from_be_bytes([value[0], value[1]]));
+            (to, DirectMessage::decode(kind, &value[2..]).unwrap())
+        })
+        .collect()
+}
+
+/// Stores a request from a made-up node (never connected, so whatever `api` queues for it
+/// stays in the outbox) for candidate `candidate`, as if it had arrived; returns the
+/// requesting node's key and the introduction's id.
+pub(crate) async fn incoming_request(
+    api: &TestApi,
+    candidate: u64,
+) -> (techhire_protocol::PublicKey, u64) {
+    use techhire_protocol::{IntroRequest, ProfileId, RequestId};
+    let from = NodeKeypair::generate().public();
+    let request = IntroRequest {
+        id: RequestId::random(),
+        profile: ProfileId([7; 16]),
+        community: "Faraway".into(),
+        employer: "Faraway Data Co".into(),
+        opening: None,
+        message: "We would like to talk.".into(),
+        requested_at_ms: 1_700_000_000_000,
+    };
+    let stored = api
+        .store
+        .commit(move |tx| {
+            model::stage_incoming(
+                tx,
+                &from,
+                &request,
+                Some(candidate),
+                true,
+                chrono::Utc::now(),
+            )
+        })
+        .await
+        .unwrap();
+    match stored {
+        model::Incoming::Stored(id) => (from, id),
+        other => panic!("not stored: {other:?}"),
+    }
+}
