@@ -4,7 +4,10 @@
 //! receiver's database is searched for each candidate's personal data. None may be there.
 //!
 //! The node holds no date of birth, street address or photo (`Personal` has no field for
-//! them); what it holds is searched for: name, email, phone, city and segments.
+//! them); what it holds is searched for: name, email, phone, city and segments. Each
+//! candidate's name and email are also planted in the profile's free text that is not
+//! shared (former employers, job summaries, project links, stage notes), so a field added
+//! to the shared profile by mistake shows up here.
 
 use std::path::Path;
 use std::time::Duration;
@@ -65,16 +68,36 @@ fn mask(haystack: &[u8], names: &[String]) -> Vec<u8> {
 }
 
 /// Gives every seeded candidate consent now, as `PUT …/consent` does: half to the whole
-/// federation, half to the home region.
+/// federation, half to the home region. First it writes the candidate's name and email
+/// into every free-text field of the profile that is not shared (a former employer's name,
+/// a job summary, a project's link, a stage note), as people do type them there.
 async fn consent_all(store: &Store) -> usize {
-    let candidates: Vec<(u64, Record<Candidate>)> = store
+    let candidates: Vec<(u64, Record<Candidate>, Personal)> = store
         .scan::<Record<Candidate>>(Table::Candidate)
         .map(Result::unwrap)
+        .map(|(id, c)| {
+            let personal = store
+                .get::<Personal>(Table::CandidatePersonal, id)
+                .unwrap()
+                .unwrap();
+            (id, c, personal)
+        })
         .collect();
     let n = candidates.len();
     store
         .commit(move |tx| {
-            for (id, mut c) in candidates {
+            for (id, mut c, personal) in candidates {
+                let planted = format!("{} <{}>", personal.name, personal.email);
+                for work in &mut c.data.profile.work_history {
+                    work.employer_name = Some(planted.clone());
+                    work.summary = Some(format!("Reference: {planted}"));
+                }
+                for project in &mut c.data.profile.projects {
+                    project.url = Some(format!("https://example.org/{}", personal.email));
+                }
+                if let Some(change) = c.data.stage_history.last_mut() {
+                    change.note = Some(format!("Called {planted}"));
+                }
                 let consent = Consent {
                     policy_version: "2026-01".into(),
                     scope: if id % 2 == 0 {
