@@ -246,15 +246,10 @@ impl NamedBy {
     }
 }
 
-/// The request with its employer and candidate as local ids. Employers act for the
-/// employer their token belongs to and name candidates by pseudonym only; operators say
-/// which employer they record the request for.
-fn resolve(
-    pseudonyms: &Pseudonyms,
-    caller: &Caller,
-    input: IntroductionRequest,
-) -> ApiResult<(NewIntroduction, NamedBy)> {
-    let (employer_id, requested_by) = match caller.role {
+/// Who a request is made for and by whom: an employer asks for itself, an operator names
+/// the employer; nobody else asks.
+fn requester(caller: &Caller, input: &IntroductionRequest) -> ApiResult<(u64, RequestedBy)> {
+    match caller.role {
         Role::Employer => {
             if input.employer_id.is_some() {
                 return Err(ApiError::forbidden(
@@ -262,16 +257,10 @@ fn resolve(
                     "an employer requests introductions for itself only: leave employer_id out",
                 ));
             }
-            if input.candidate_id.is_some() {
-                return Err(ApiError::forbidden(
-                    Some("candidate_id".into()),
-                    "employers name a candidate by the pseudonym their search results showed, in `candidate`",
-                ));
-            }
             let own = caller.employer_id.ok_or_else(|| {
                 ApiError::forbidden(None, "this employer token belongs to no employer")
             })?;
-            (own, RequestedBy::Employer)
+            Ok((own, RequestedBy::Employer))
         }
         Role::Operator => {
             let employer_id = input.employer_id.ok_or_else(|| {
@@ -280,15 +269,30 @@ fn resolve(
                     "missing field `employer_id`: name the employer the request is made for",
                 )
             })?;
-            (employer_id, RequestedBy::Operator)
+            Ok((employer_id, RequestedBy::Operator))
         }
-        Role::Reviewer | Role::National => {
-            return Err(ApiError::forbidden(
-                None,
-                "only operators and employers request introductions",
-            ))
-        }
-    };
+        Role::Reviewer | Role::National => Err(ApiError::forbidden(
+            None,
+            "only operators and employers request introductions",
+        )),
+    }
+}
+
+/// The request with its employer and candidate as local ids. Employers act for the
+/// employer their token belongs to and name candidates by pseudonym only; operators say
+/// which employer they record the request for.
+fn resolve(
+    pseudonyms: &Pseudonyms,
+    caller: &Caller,
+    input: IntroductionRequest,
+) -> ApiResult<(NewIntroduction, NamedBy)> {
+    if caller.role == Role::Employer && input.candidate_id.is_some() {
+        return Err(ApiError::forbidden(
+            Some("candidate_id".into()),
+            "employers name a candidate by the pseudonym their search results showed, in `candidate`",
+        ));
+    }
+    let (employer_id, requested_by) = requester(caller, &input)?;
     input.validate()?;
     let (candidate_id, named_by) = match (&input.candidate, input.candidate_id) {
         (Some(_), Some(_)) => {
@@ -531,36 +535,7 @@ async fn create_remote(
             "give either profile (another node's shared profile) or a candidate, not both",
         ));
     }
-    // The employer and role rules of a local request (see `resolve`).
-    let (employer_id, requested_by) = match caller.role {
-        Role::Employer => {
-            if input.employer_id.is_some() {
-                return Err(ApiError::forbidden(
-                    Some("employer_id".into()),
-                    "an employer requests introductions for itself only: leave employer_id out",
-                ));
-            }
-            let own = caller.employer_id.ok_or_else(|| {
-                ApiError::forbidden(None, "this employer token belongs to no employer")
-            })?;
-            (own, RequestedBy::Employer)
-        }
-        Role::Operator => {
-            let employer_id = input.employer_id.ok_or_else(|| {
-                ApiError::bad_body(
-                    Some("employer_id".into()),
-                    "missing field `employer_id`: name the employer the request is made for",
-                )
-            })?;
-            (employer_id, RequestedBy::Operator)
-        }
-        Role::Reviewer | Role::National => {
-            return Err(ApiError::forbidden(
-                None,
-                "only operators and employers request introductions",
-            ))
-        }
-    };
+    let (employer_id, requested_by) = requester(&caller, &input)?;
     input.validate()?;
     let profile: ProfileId = text.parse().map_err(|_| {
         ApiError::invalid(
