@@ -374,13 +374,37 @@ pub fn keyed(
     kind: RecordKind,
 ) -> Result<Vec<SignedRecord>, StoreError> {
     let mut out = Vec::new();
-    for (_, seq) in
+    for (name, mut seq) in
         store.index_range(Table::FeedKey, &key_prefix(origin, kind), None, usize::MAX)?
     {
-        let mut found = fetch(store, origin, seq.saturating_sub(1), 1)?;
-        match found.pop() {
-            Some(record) if record.seq() == seq => out.push(record),
-            _ => return Err(corrupt("a feed key names a record the feed does not hold")),
+        // The index and the feed are read apart, not from one snapshot: a newer record of
+        // the key may have replaced this one in between. Then the index names the newer
+        // one; a key that keeps naming a record that is not there is corruption.
+        let mut attempts = 0;
+        loop {
+            let mut found = fetch(store, origin, seq.saturating_sub(1), 1)?;
+            match found.pop() {
+                Some(record) if record.seq() == seq => {
+                    out.push(record);
+                    break;
+                }
+                _ if attempts < 8 => {
+                    attempts += 1;
+                    let now = store
+                        .index_range(Table::FeedKey, &name, None, 1)?
+                        .pop()
+                        .filter(|(again, _)| *again == name);
+                    match now {
+                        Some((_, now)) if now != seq => seq = now,
+                        // Gone meanwhile (compacted with its origin's feed): nothing to list.
+                        None => break,
+                        Some(_) => {
+                            return Err(corrupt("a feed key names a record the feed does not hold"))
+                        }
+                    }
+                }
+                _ => return Err(corrupt("a feed key names a record the feed does not hold")),
+            }
         }
     }
     Ok(out)

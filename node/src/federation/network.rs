@@ -54,9 +54,13 @@ use crate::store::{Store, StoreError};
 pub const MAX_INVALID: u32 = 20;
 /// How long a penalised peer is refused.
 pub const BAN: Duration = Duration::from_secs(600);
-/// Sync requests answered at once (each on a blocking thread, off the swarm task); one that
-/// comes while all are busy is refused, and the asker tries again at its next tick.
+/// Sync requests answered at once (each on a blocking thread, off the swarm task); the
+/// others wait for a turn.
 const ANSWERING: usize = 4;
+/// Sync requests answered or waiting at once; one more is refused as busy, and its asker
+/// asks again at its next tick. A refused fetch ends its run, so this is well above what
+/// members ask in one tick (a membership and a heads request each, and their fetches).
+const ANSWER_QUEUE: usize = 256;
 /// Fetches in a row a node makes of one origin from one peer while it is below the head
 /// the peer announced and the answers are short (the peer's scan limit cut them,
 /// [`feed::FETCH_SCAN_LIMIT`]); the next `Heads` starts another run.
@@ -156,6 +160,8 @@ struct Shared {
     scans: Mutex<Scans>,
     /// Permits for answering sync requests ([`ANSWERING`]).
     answering: Arc<tokio::sync::Semaphore>,
+    /// Sync requests being answered or waiting for a permit ([`ANSWER_QUEUE`]).
+    queued_answers: std::sync::atomic::AtomicUsize,
 }
 
 /// What sync answers remember between requests (see [`feed::visible_head`] and
@@ -340,6 +346,7 @@ impl Federation {
             direct: direct.clone(),
             scans: Mutex::new(Scans::default()),
             answering: Arc::new(tokio::sync::Semaphore::new(ANSWERING)),
+            queued_answers: std::sync::atomic::AtomicUsize::new(0),
         });
         let mut swarm = build_swarm(&shared.keypair, &config)?;
         for addr in &config.listen {
@@ -733,8 +740,12 @@ impl Node {
             // Also of a peer not (yet) known as a member: if the membership exchange on
             // connect was lost (a failed request is not retried), asking again is the only
             // way it is settled; a peer that is not a member is disconnected on the answer.
-            self.ask(peer, SyncRequest::Membership, Asked::Membership);
-            if member {
+            // One of each at a time: on a slow peer, asking again every tick only queues
+            // the same question behind itself.
+            if !self.asking(&peer, |a| matches!(a, Asked::Membership)) {
+                self.ask(peer, SyncRequest::Membership, Asked::Membership);
+            }
+            if member && !self.asking(&peer, |a| matches!(a, Asked::Heads)) {
                 self.ask(peer, SyncRequest::Heads, Asked::Heads);
             }
         }
@@ -742,6 +753,11 @@ impl Node {
         let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
         self.direct
             .on_tick(&mut self.swarm.behaviour_mut().direct, &connected);
+    }
+
+    /// Whether a request of the kind `kind` picks is waiting for `peer`'s answer.
+    fn asking(&self, peer: &PeerId, kind: impl Fn(&Asked) -> bool) -> bool {
+        self.pending.values().any(|(p, a)| p == peer && kind(a))
     }
 
     fn ask(&mut self, peer: PeerId, request: SyncRequest, asked: Asked) {
@@ -955,30 +971,40 @@ impl Node {
 
     /// Answers a peer's sync request off the swarm task (reading feeds may take a while):
     /// on a blocking thread, whose answer comes back as [`Command::Respond`]. At most
-    /// [`ANSWERING`] at once; a request beyond that is refused at once.
+    /// [`ANSWERING`] at once; the rest wait their turn, and only beyond [`ANSWER_QUEUE`]
+    /// waiting is a request refused (the asker asks again at its next tick).
     fn answer(
         &mut self,
         peer: PeerId,
         request: SyncRequest,
         channel: request_response::ResponseChannel<SyncResponse>,
     ) {
-        let Ok(permit) = self.shared.answering.clone().try_acquire_owned() else {
+        let queued = self.shared.queued_answers.fetch_add(1, Ordering::Relaxed);
+        if queued >= ANSWER_QUEUE {
+            self.shared.queued_answers.fetch_sub(1, Ordering::Relaxed);
             let busy = SyncResponse::Refused("busy: ask again later".into());
             let _ = self.swarm.behaviour_mut().sync.send_response(channel, busy);
             return;
-        };
+        }
         let shared = self.shared.clone();
         let commands = self.commands.clone();
         tokio::spawn(async move {
-            let response = tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                answer(&shared, &peer, request)
-            })
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "answering a sync request failed");
-                SyncResponse::Refused("the node could not answer".into())
-            });
+            let permit = shared.answering.clone().acquire_owned().await;
+            let worker = shared.clone();
+            let response = match permit {
+                Ok(permit) => tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    answer(&worker, &peer, request)
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "answering a sync request failed");
+                    SyncResponse::Refused("the node could not answer".into())
+                }),
+                // The semaphore is never closed.
+                Err(_) => SyncResponse::Refused("the node could not answer".into()),
+            };
+            shared.queued_answers.fetch_sub(1, Ordering::Relaxed);
             let _ = commands.send(Command::Respond { channel, response }).await;
         });
     }
@@ -1014,7 +1040,11 @@ impl Node {
                         *k = (*k).max(their_head);
                     }
                     let ours = feed::head(&self.shared.store, &origin).unwrap_or(u64::MAX);
-                    if their_head > ours {
+                    let fetching = self.asking(
+                        &peer,
+                        |a| matches!(a, Asked::Fetch { origin: o, .. } if *o == origin),
+                    );
+                    if their_head > ours && !fetching {
                         self.ask(
                             peer,
                             SyncRequest::Fetch {
@@ -1291,9 +1321,10 @@ async fn ingest_membership(shared: &Arc<Shared>, record: &SignedRecord) -> Resul
                 Rejection::BadPayload
             })?
     };
-    if stored {
-        let _ = write(&shared.membership).admit(record);
-    }
+    // Also when another task stored it first: that task may not have admitted it yet, and
+    // the `CheckPeer` that follows this one must see the peer's certificate (admitting is
+    // idempotent). Admitting only `stored` ones wrongly disconnected members now and then.
+    let _ = write(&shared.membership).admit(record);
     Ok(stored)
 }
 
