@@ -408,3 +408,202 @@ async fn an_application_goes_from_the_public_form_to_a_placement_on_the_dashboar
     b.close().await;
     node.terminate();
 }
+
+/// The value of `property` of the element `css` finds, read in the page.
+async fn prop(b: &mut Browser, css: &str, property: &str) -> String {
+    let v = b
+        .eval(&format!(
+            "const e = document.querySelector({css:?}); return e ? String(e.{property}) : null;"
+        ))
+        .await;
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// The error message shown in the field around the input `css`, if any.
+async fn field_error(b: &mut Browser, css: &str) -> String {
+    let v = b
+        .eval(&format!(
+            "const e = document.querySelector({css:?}); \
+             const m = e && e.closest('.field').querySelector('.error-message'); \
+             return m ? m.textContent : '';"
+        ))
+        .await;
+    v.as_str().unwrap_or_default().trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_adds_an_account_that_then_signs_in() {
+    let tmp = temp_dir();
+    let dir = tmp.path().join("node");
+    let token = crate::support::init(&dir);
+    let node = Node::start(&dir);
+    let api = node.api(&token);
+    account(&api, "ops.lead", "operator", None).await;
+    account(&api, "volunteer.ana", "reviewer", None).await;
+    let (status, employer) = api
+        .post(
+            "/api/v1/employers",
+            &json!({"name": "Magic City Health", "size_band": "50-249"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{employer}");
+    let employer_id = employer["id"].as_u64().unwrap();
+
+    let mut b = Browser::start("accounts", &node.url("")).await;
+    b.sign_in("ops.lead", PASSWORD, "/dashboard").await;
+    b.click("nav.main-nav a[href='/accounts']").await;
+    b.expect_path("/accounts").await;
+    b.expect_text("volunteer.ana").await;
+    b.expect_text("Reviewer").await;
+
+    // A bad username is refused next to its field; what was typed stays, the password not.
+    b.fill("username", "maria rivera").await;
+    b.choose("role", "employer").await;
+    b.fill_at(
+        "form[action='/accounts'] [name=password]",
+        "a long enough password",
+    )
+    .await;
+    b.click("form[action='/accounts'] button[type=submit]")
+        .await;
+    b.expect_text("must be 3 to 64 characters").await;
+    let e = field_error(&mut b, "#f-username").await;
+    assert!(e.contains("must be 3 to 64 characters"), "{e:?}");
+    assert_eq!(prop(&mut b, "#f-username", "value").await, "maria rivera");
+    assert_eq!(prop(&mut b, "#f-role", "value").await, "employer");
+    assert_eq!(
+        prop(&mut b, "form[action='/accounts'] [name=password]", "value").await,
+        "",
+        "a refused form never sends the password back"
+    );
+    b.eval("document.querySelector('.field-error').scrollIntoView({block: 'center'}); return 0;")
+        .await;
+    b.shot("refused-username").await;
+
+    // An employer account without its employer: the API's rule, next to the employer field.
+    b.fill("username", "hr.maria").await;
+    b.fill_at(
+        "form[action='/accounts'] [name=password]",
+        "a long enough password",
+    )
+    .await;
+    b.click("form[action='/accounts'] button[type=submit]")
+        .await;
+    b.expect_text("is required for the employer role").await;
+    let e = field_error(&mut b, "#f-employer-id").await;
+    assert!(e.contains("is required for the employer role"), "{e:?}");
+    assert_eq!(prop(&mut b, "#f-username", "value").await, "hr.maria");
+
+    b.choose("employer_id", &employer_id.to_string()).await;
+    b.fill_at(
+        "form[action='/accounts'] [name=password]",
+        "a long enough password",
+    )
+    .await;
+    b.click("form[action='/accounts'] button[type=submit]")
+        .await;
+    b.expect_path("/accounts?saved=created").await;
+    b.expect_text("The account is created").await;
+    b.expect_text("hr.maria").await;
+    b.expect_text("Magic City Health").await;
+    b.shot("accounts").await;
+    let (_, list) = api.get("/api/v1/accounts").await;
+    let maria = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["username"] == "hr.maria")
+        .cloned()
+        .unwrap_or_else(|| panic!("no hr.maria in {list}"));
+    assert_eq!(maria["role"], "employer");
+    assert_eq!(maria["employer_id"], employer_id);
+    let maria_id = maria["id"].as_u64().unwrap();
+
+    // A new password that is too short is refused in that account's row.
+    let row_password = format!("#password-{maria_id}");
+    b.fill_at(&row_password, "short").await;
+    b.click(&format!(
+        "form[action='/accounts/{maria_id}/password'] button[type=submit]"
+    ))
+    .await;
+    b.expect_text("must be at least 12 characters long").await;
+    let e = field_error(&mut b, &row_password).await;
+    assert!(e.contains("at least 12 characters"), "{e:?}");
+    assert_eq!(prop(&mut b, &row_password, "value").await, "");
+    b.eval("document.querySelector('.field-error').scrollIntoView({block: 'center'}); return 0;")
+        .await;
+    b.shot("refused-password").await;
+    b.fill_at(&row_password, "a brand new password").await;
+    b.click(&format!(
+        "form[action='/accounts/{maria_id}/password'] button[type=submit]"
+    ))
+    .await;
+    b.expect_text("The new password is set").await;
+    // The signed-in operator cannot delete their own account from here; others can be.
+    let ops_id = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["username"] == "ops.lead")
+        .and_then(|a| a["id"].as_u64())
+        .unwrap();
+    let own = format!("#account-{ops_id} form[action$='/delete']");
+    let other = format!("#account-{maria_id} form[action$='/delete']");
+    assert_eq!(prop(&mut b, &own, "method").await, "");
+    assert_eq!(prop(&mut b, &other, "method").await, "post");
+    b.sign_out().await;
+
+    // The new account signs in with its new password and lands on the employer's pages.
+    b.sign_in("hr.maria", "a brand new password", "/search")
+        .await;
+    b.expect_text("Signed in as").await;
+    b.expect_text("hr.maria").await;
+    b.goto("/accounts").await;
+    b.expect_text("not for your role").await;
+
+    // The employer adds its own opening from its portal: the form offers only itself.
+    b.goto("/openings").await;
+    b.click("a[href='/openings/new']").await;
+    b.expect_path("/openings/new").await;
+    let choices = b
+        .eval("return document.querySelectorAll('select[name=employer_id] option').length;")
+        .await;
+    assert_eq!(choices, json!(1), "an employer picks no other employer");
+    b.fill("title", "Help Desk Technician").await;
+    b.fill("required_skills[0].skill", "SQL").await;
+    b.click("form[action='/openings/new'] button[type=submit]")
+        .await;
+    b.expect_text("Ranked matches").await;
+    b.expect_text("Help Desk Technician").await;
+    b.shot("employer-opening").await;
+    let (_, openings) = api.get("/api/v1/openings").await;
+    assert_eq!(
+        openings["items"][0]["employer_id"], employer_id,
+        "{openings}"
+    );
+    b.sign_out().await;
+
+    // The operator deletes the reviewer's account: it is gone, and cannot sign in.
+    b.sign_in("ops.lead", PASSWORD, "/dashboard").await;
+    b.goto("/accounts").await;
+    let (_, list) = api.get("/api/v1/accounts").await;
+    let ana_id = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["username"] == "volunteer.ana")
+        .and_then(|a| a["id"].as_u64())
+        .unwrap();
+    b.click(&format!(
+        "form[action='/accounts/{ana_id}/delete'] button[type=submit]"
+    ))
+    .await;
+    b.expect_text("The account is deleted").await;
+    let (_, list) = api.get("/api/v1/accounts").await;
+    assert!(
+        !list.to_string().contains("volunteer.ana"),
+        "the deleted account is still listed: {list}"
+    );
+    b.close().await;
+    node.terminate();
+}

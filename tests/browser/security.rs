@@ -56,6 +56,18 @@ async fn sign_in(base: &str, username: &str) -> (String, String) {
     cookie(&res, "techhire_session").expect("a session cookie")
 }
 
+/// The accounts the node has, by username, in order.
+async fn assert_accounts(api: &crate::support::Api, expected: &[&str]) {
+    let (_, list) = api.get("/api/v1/accounts").await;
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["username"].as_str())
+        .collect();
+    assert_eq!(names, expected, "{list}");
+}
+
 #[tokio::test]
 async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
     let tmp = temp_dir();
@@ -209,12 +221,19 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "/placements/1/retention",
         "/outreach",
         "/goals",
+        "/accounts",
+        "/accounts/1/password",
+        "/accounts/1/delete",
+        "/openings/1/placements",
     ] {
         let res = c
             .post(format!("{base}{path}"))
             .header(COOKIE, &session)
             .form(&[
                 ("csrf", "0000"),
+                ("username", "forged.account"),
+                ("role", "operator"),
+                ("password", "a forged password"),
                 ("stage", "vetted"),
                 ("outcome", "accepted"),
                 ("name", "Forged"),
@@ -241,6 +260,7 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         Some(0),
         "{community}"
     );
+    assert_accounts(&api, &["admin", "ops.lead", "volunteer.ana"]).await;
     // The public application form needs its token too.
     let res = c
         .post(format!("{base}/apply"))
@@ -277,6 +297,7 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "/outreach",
         "/goals",
         "/federation",
+        "/accounts",
     ] {
         let res = c
             .get(format!("{base}{path}"))
@@ -311,6 +332,10 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "/outreach",
         "/providers/new",
         "/placements/1/retention",
+        "/accounts",
+        "/accounts/1/password",
+        "/accounts/2/delete",
+        "/openings/1/placements",
     ] {
         let res = c
             .post(format!("{base}{path}"))
@@ -319,12 +344,102 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
                 ("csrf", reviewer_csrf.as_str()),
                 ("year", "2026"),
                 ("name", "X"),
+                ("username", "reviewer.made"),
+                ("role", "operator"),
+                ("password", "a password of the reviewer"),
+                ("candidate_id", "1"),
             ])
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), 403, "reviewer posting {path}");
     }
+    assert_accounts(&api, &["admin", "ops.lead", "volunteer.ana"]).await;
+
+    // An employer's session: the accounts page and its forms, and recording a placement,
+    // are refused for the role, even with the employer's own CSRF token.
+    let (status, employer) = api
+        .post(
+            "/api/v1/employers",
+            &json!({"name": "Employer Co", "size_band": "1-9"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{employer}");
+    let (status, body) = api
+        .post(
+            "/api/v1/accounts",
+            &json!({"username": "hr.employer", "role": "employer",
+                    "employer_id": employer["id"], "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (employer_session, _) = sign_in(&base, "hr.employer").await;
+    let res = c
+        .get(format!("{base}/accounts"))
+        .header(COOKIE, &employer_session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "an employer on /accounts");
+    let page = c
+        .get(format!("{base}/search"))
+        .header(COOKIE, &employer_session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let employer_csrf = csrf_of(&page.text().await.unwrap());
+    for path in [
+        "/accounts",
+        "/accounts/1/password",
+        "/accounts/1/delete",
+        "/openings/1/placements",
+    ] {
+        let res = c
+            .post(format!("{base}{path}"))
+            .header(COOKIE, &employer_session)
+            .form(&[
+                ("csrf", employer_csrf.as_str()),
+                ("username", "employer.made"),
+                ("role", "operator"),
+                ("password", "a password of the employer"),
+                ("candidate_id", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "employer posting {path}");
+    }
+    assert_accounts(&api, &["admin", "ops.lead", "volunteer.ana", "hr.employer"]).await;
+    // An employer adds openings for itself only: naming another employer is the API's 403.
+    let (_, other) = api
+        .post(
+            "/api/v1/employers",
+            &json!({"name": "Other Co", "size_band": "1-9"}),
+        )
+        .await;
+    let other_id = other["id"].as_u64().unwrap().to_string();
+    let res = c
+        .post(format!("{base}/openings/new"))
+        .header(COOKIE, &employer_session)
+        .form(&[
+            ("csrf", employer_csrf.as_str()),
+            ("employer_id", other_id.as_str()),
+            ("title", "Planted opening"),
+            ("soc_code", "15-1254"),
+            ("remote", "hybrid"),
+            ("positions", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "an employer adding another's opening");
+    let (_, openings) = api.get("/api/v1/openings").await;
+    assert_eq!(
+        openings["items"].as_array().map(Vec::len),
+        Some(0),
+        "{openings}"
+    );
     let res = c
         .get(format!("{base}/vetting"))
         .header(COOKIE, &reviewer)

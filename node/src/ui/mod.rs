@@ -12,6 +12,7 @@
 //! every value is HTML-escaped unless a template says otherwise, which only the charts do)
 //! and the style sheet in `admin-ui/static`, embedded into the binary.
 
+mod accounts;
 mod api;
 mod candidates;
 mod charts;
@@ -74,6 +75,9 @@ pub fn mount(api: Router, state: AppState) -> Router {
         )
         .route("/sign-out", post(session::sign_out))
         .route("/dashboard", get(operator::dashboard))
+        .route("/accounts", get(accounts::accounts).post(accounts::create))
+        .route("/accounts/{id}/password", post(accounts::set_password))
+        .route("/accounts/{id}/delete", post(accounts::delete))
         .route("/candidates", get(candidates::board))
         .route("/candidates/{id}", get(candidates::profile))
         .route("/candidates/{id}/stage", post(candidates::set_stage))
@@ -223,6 +227,7 @@ fn nav_for(role: Role) -> Vec<NavItem> {
             item("/goals", "Goals"),
             item("/federation", "Federation"),
             item("/national", "National"),
+            item("/accounts", "Accounts"),
         ],
         Role::Reviewer => vec![item("/vetting", "Vetting queue")],
         Role::Employer => vec![

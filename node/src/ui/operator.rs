@@ -604,10 +604,23 @@ async fn opening_page(
     form: FormState,
     status: StatusCode,
 ) -> Result<Response, UiError> {
-    let employers: ListPage<Record<Employer>> = ok(state
-        .api
-        .get(session.token(), "/api/v1/employers?limit=500")
-        .await?)?;
+    // An employer adds openings for itself only (the API holds it to that); operators for
+    // any employer.
+    let employers: Vec<(u64, String)> = match session.caller.employer_id {
+        Some(own) if session.caller.role == Role::Employer => {
+            vec![(own, employer_name(state, own)?)]
+        }
+        _ => {
+            let page: ListPage<Record<Employer>> = ok(state
+                .api
+                .get(session.token(), "/api/v1/employers?limit=500")
+                .await?)?;
+            page.items
+                .into_iter()
+                .map(|e| (e.id, e.data.name))
+                .collect()
+        }
+    };
     let requirements = (0..REQUIREMENT_ROWS)
         .map(|i| RequirementRow {
             number: i + 1,
@@ -617,11 +630,7 @@ async fn opening_page(
         .collect();
     let mut res = render(&OpeningFormPage {
         chrome: Chrome::signed_in(state, session, "Add an opening", "/openings"),
-        employers: employers
-            .items
-            .into_iter()
-            .map(|e| (e.id, e.data.name))
-            .collect(),
+        employers,
         requirements,
         skill_names: skill_names(&state.app.taxonomy),
         soc_codes: &SOC_CODES,
@@ -637,7 +646,7 @@ pub(crate) async fn opening_form(
     State(state): State<UiState>,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
-    let session = Session::require(&state, &headers, "/openings/new", OPERATOR)?;
+    let session = Session::require(&state, &headers, "/openings/new", OPENING_READERS)?;
     let mut defaults: Vec<(String, String)> = vec![
         ("soc_code".into(), "15-1254".into()),
         ("remote".into(), "hybrid".into()),
@@ -690,7 +699,7 @@ pub(crate) async fn create_opening(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
-    let session = Session::require(&state, &headers, "/openings/new", OPERATOR)?;
+    let session = Session::require(&state, &headers, "/openings/new", OPENING_READERS)?;
     let form = FormData::new(pairs);
     session.check_csrf(&form)?;
     let answer = match opening_body(&form) {
@@ -899,6 +908,11 @@ pub(crate) struct PlaceForm {
     pub(crate) wage: Field,
     /// The training program to credit (the program's "hiring channel" record).
     pub(crate) program: Field,
+    /// The introduction from another community this hire came through, if any.
+    pub(crate) introduction: Field,
+    /// The candidate's accepted introductions from other communities: (id, words), the
+    /// first "none". Only one named here credits that community (the API guesses none).
+    pub(crate) introductions: Vec<(String, String)>,
     pub(crate) summary: Option<String>,
 }
 
@@ -924,6 +938,44 @@ struct OpeningPage {
 #[derive(Debug, Deserialize)]
 pub(crate) struct OpeningQuery {
     placed: Option<u64>,
+}
+
+/// The accepted introductions from other communities a placement may name, per local
+/// candidate: (id, words) with "none" first. The API credits only an accepted incoming
+/// introduction for the same candidate, so only those are offered.
+async fn placement_introductions(
+    state: &UiState,
+    token: &str,
+) -> Result<std::collections::BTreeMap<u64, Vec<(String, String)>>, UiError> {
+    let (accepted, _) = super::training::all_items::<Record<Introduction>>(
+        state,
+        token,
+        "/api/v1/introductions?status=accepted",
+    )
+    .await?;
+    let mut out: std::collections::BTreeMap<u64, Vec<(String, String)>> =
+        std::collections::BTreeMap::new();
+    for r in accepted {
+        let i = r.data;
+        let (Some(cid), Some(remote)) = (i.candidate_id, i.remote.as_ref()) else {
+            continue;
+        };
+        if remote.direction != crate::model::Direction::Incoming {
+            continue;
+        }
+        let employer = remote.employer_name.as_deref().unwrap_or("an employer");
+        let mut words = format!("{} — {employer}", remote.community);
+        if let Some(t) = &remote.opening_title {
+            words.push_str(&format!(", {t}"));
+        }
+        if let Some(d) = i.decided_at {
+            words.push_str(&format!(" (accepted {})", d.format("%-d %b %Y")));
+        }
+        out.entry(cid)
+            .or_insert_with(|| vec![(String::new(), "No, not through an introduction".to_owned())])
+            .push((r.id.to_string(), words));
+    }
+    Ok(out)
 }
 
 async fn opening_view(
@@ -956,6 +1008,11 @@ async fn opening_view(
         .await?;
         programs.extend(list.into_iter().map(|p| (p.id.to_string(), p.data.name)));
     }
+    let through = if is_operator {
+        placement_introductions(state, session.token()).await?
+    } else {
+        std::collections::BTreeMap::new()
+    };
     let mut matches = Vec::with_capacity(ranked.items.len());
     for r in ranked.items {
         let mut view = view_match(&state.app.taxonomy, r);
@@ -979,6 +1036,8 @@ async fn opening_view(
                 start_date: field("start_date"),
                 wage: field("starting_wage_annual_usd"),
                 program: field("program_id"),
+                introduction: field("introduction_id"),
+                introductions: through.get(&cid).cloned().unwrap_or_default(),
                 summary: form
                     .summary()
                     .filter(|_| form.summary_field().is_none())
@@ -1064,9 +1123,10 @@ pub(crate) async fn place(
     };
     let numbers = form
         .number("starting_wage_annual_usd")
-        .and_then(|wage| Ok((wage, form.number("program_id")?)));
+        .and_then(|wage| Ok((wage, form.number("program_id")?)))
+        .and_then(|(wage, program)| Ok((wage, program, form.number("introduction_id")?)));
     let answer = match numbers {
-        Ok((wage, program)) => {
+        Ok((wage, program, introduction)) => {
             let body = json!({
                 "candidate_id": candidate_id,
                 "employer_id": opening.data.employer_id,
@@ -1075,6 +1135,7 @@ pub(crate) async fn place(
                 "starting_wage_annual_usd": wage.unwrap_or(0),
                 "soc_code": opening.data.soc_code,
                 "program_id": program,
+                "introduction_id": introduction,
             });
             state
                 .api
