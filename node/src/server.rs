@@ -74,6 +74,7 @@ pub fn state_with_index(
         federation,
         metrics: Arc::new(Publisher::new(MetricsSettings::default().threshold)),
         sharing: Arc::new(crate::sharing::Sharing::default()),
+        limits: Arc::new(crate::http::limits::Limits::default()),
     })
 }
 
@@ -84,7 +85,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http::router(state))
+    // With the client's address, for the rate limits of sign-in and the application form.
+    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -6,6 +6,7 @@ mod cli;
 mod damage;
 mod durability;
 mod federation;
+mod limits;
 mod metrics;
 mod profiles;
 mod skills;

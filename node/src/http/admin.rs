@@ -312,8 +312,12 @@ pub(super) async fn delete_account(
 
 pub(super) async fn login(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> ApiResult<Response> {
+    state
+        .limits
+        .sign_in(&input.username, super::limits::client_address(&extensions))?;
     let refused = || ApiError::unauthorized("unknown username or wrong password");
     let account = match state
         .store

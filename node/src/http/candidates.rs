@@ -200,12 +200,17 @@ async fn create(
 /// The public application form: creates a candidate in the `applied` stage.
 pub(super) async fn apply(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     ApiJson(mut input): ApiJson<Application>,
 ) -> ApiResult<Response> {
     validate_input(&state, &input.personal, &mut input.profile)?;
     if let Some(c) = &input.consent {
         c.validate("consent.")?;
     }
+    // Counted after validation: a person correcting a refused form is not held back.
+    state
+        .limits
+        .apply(super::limits::client_address(&extensions))?;
     let now = Utc::now();
     let Application {
         personal,

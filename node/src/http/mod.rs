@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 mod federation;
 mod introductions;
+pub mod limits;
 mod metrics;
 mod openapi;
 mod placements;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::publish::Publisher>,
     /// Publishes and withdraws candidates' shared profiles (one candidate at a time).
     pub sharing: Arc<crate::sharing::Sharing>,
+    /// Rate limits on sign-in and the public application form.
+    pub limits: Arc<limits::Limits>,
 }
 
 /// Facts about this node that the API reports.

@@ -4,8 +4,11 @@
 //! show its answer. A refusal that names a field comes back as a [`Refusal`] for the form
 //! to show next to that field; a refusal of the caller becomes the matching [`UiError`].
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Method, Request, StatusCode};
 use axum::Router;
 use serde::de::DeserializeOwned;
@@ -45,7 +48,7 @@ impl Api {
         token: &str,
         uri: &str,
     ) -> Result<Result<T, Refusal>, UiError> {
-        self.call(Method::GET, Some(token), uri, None).await
+        self.call(Method::GET, Some(token), uri, None, None).await
     }
 
     /// Sends `body` as JSON; `token` is `None` for public routes.
@@ -56,7 +59,18 @@ impl Api {
         uri: &str,
         body: &serde_json::Value,
     ) -> Result<Result<T, Refusal>, UiError> {
-        self.call(method, token, uri, Some(body)).await
+        self.call(method, token, uri, Some(body), None).await
+    }
+
+    /// Sends `body` as JSON to a public route on behalf of the page's visitor: `client` is
+    /// the address their request came from, which the API's rate limits count.
+    pub(crate) async fn send_public<T: DeserializeOwned>(
+        &self,
+        uri: &str,
+        body: &serde_json::Value,
+        client: Option<ConnectInfo<SocketAddr>>,
+    ) -> Result<Result<T, Refusal>, UiError> {
+        self.call(Method::POST, None, uri, Some(body), client).await
     }
 
     /// A download (CSV): the answer's content type, disposition and bytes as they are.
@@ -65,7 +79,9 @@ impl Api {
         token: &str,
         uri: &str,
     ) -> Result<(Option<HeaderValue>, Option<HeaderValue>, Bytes), UiError> {
-        let res = self.request(Method::GET, Some(token), uri, None).await?;
+        let res = self
+            .request(Method::GET, Some(token), uri, None, None)
+            .await?;
         let status = res.status();
         let kind = res.headers().get(header::CONTENT_TYPE).cloned();
         let disposition = res.headers().get(header::CONTENT_DISPOSITION).cloned();
@@ -86,8 +102,12 @@ impl Api {
         token: Option<&str>,
         uri: &str,
         body: Option<&serde_json::Value>,
+        client: Option<ConnectInfo<SocketAddr>>,
     ) -> Result<axum::response::Response, UiError> {
         let mut req = Request::builder().method(method).uri(uri);
+        if let Some(client) = client {
+            req = req.extension(client);
+        }
         if let Some(token) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -114,8 +134,9 @@ impl Api {
         token: Option<&str>,
         uri: &str,
         body: Option<&serde_json::Value>,
+        client: Option<ConnectInfo<SocketAddr>>,
     ) -> Result<Result<T, Refusal>, UiError> {
-        let res = self.request(method, token, uri, body).await?;
+        let res = self.request(method, token, uri, body, client).await?;
         let status = res.status();
         let bytes = axum::body::to_bytes(res.into_body(), MAX_ANSWER_BYTES)
             .await

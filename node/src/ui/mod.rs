@@ -29,9 +29,6 @@ mod search;
 mod session;
 mod training;
 
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -49,9 +46,6 @@ use session::Session;
 pub(crate) struct UiState {
     app: AppState,
     api: api::Api,
-    /// The public application form is open to anyone: this caps how fast it can fill the
-    /// store, whoever sends it.
-    applications: Arc<RateLimit>,
 }
 
 /// Form bodies are small; anything larger is refused before it is parsed.
@@ -62,7 +56,6 @@ pub fn mount(api: Router, state: AppState) -> Router {
     let ui = UiState {
         app: state,
         api: api::Api::new(api.clone()),
-        applications: Arc::new(RateLimit::new(20.0, 20.0 / 60.0)),
     };
     let pages = Router::new()
         .route("/", get(public::home))
@@ -328,61 +321,20 @@ fn community_name(state: &UiState) -> String {
     }
 }
 
+/// The address the visitor's request came from (when the server knows it), to hand to the
+/// API's rate limits with a public call.
+pub(crate) fn client(
+    extensions: &axum::http::Extensions,
+) -> Option<axum::extract::ConnectInfo<std::net::SocketAddr>> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .copied()
+}
+
 /// Renders a template into a page, or a 500 page (the details go to the log).
 pub(crate) fn render(t: &impl askama::Template) -> Response {
     match t.render() {
         Ok(html) => axum::response::Html(html).into_response(),
         Err(e) => UiError::internal("rendering a page", e).into_response(),
-    }
-}
-
-/// A token bucket: `capacity` requests at once, refilled at `per_sec`.
-pub(crate) struct RateLimit {
-    capacity: f64,
-    per_sec: f64,
-    state: Mutex<(f64, Instant)>,
-}
-
-impl RateLimit {
-    pub(crate) fn new(capacity: f64, per_sec: f64) -> RateLimit {
-        RateLimit {
-            capacity,
-            per_sec,
-            state: Mutex::new((capacity, Instant::now())),
-        }
-    }
-
-    /// Takes one request's token; false if there is none left.
-    pub(crate) fn try_take(&self) -> bool {
-        // A poisoned lock only means another request panicked mid-update; the numbers are
-        // still usable.
-        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (tokens, at) = &mut *guard;
-        let now = Instant::now();
-        *tokens =
-            (*tokens + now.duration_since(*at).as_secs_f64() * self.per_sec).min(self.capacity);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::RateLimit;
-
-    #[test]
-    fn the_bucket_empties_and_refuses() {
-        let limit = RateLimit::new(3.0, 0.0);
-        assert!(limit.try_take() && limit.try_take() && limit.try_take());
-        assert!(
-            !limit.try_take(),
-            "a fourth request within the burst is refused"
-        );
     }
 }

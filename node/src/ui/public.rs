@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Form, Query, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::api::Refusal;
 use super::form::{to_row, Field, FormData, FormState};
 use super::session::{check_public_form, public_form_token, redirect, Session};
-use super::{render, Chrome, UiError, UiState};
+use super::{client, render, Chrome, UiError, UiState};
 use crate::model::Community;
 
 /// The version of the sharing policy the form shows; stored with each consent given.
@@ -356,17 +356,11 @@ struct Applied {
 pub(crate) async fn apply(
     State(state): State<UiState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     let form = FormData::new(pairs);
     check_public_form(&headers, &form)?;
-    if !state.applications.try_take() {
-        return Err(UiError::TooMany(
-            "Many applications arrived in the last minute. Please wait a minute and send the \
-             form again."
-                .to_owned(),
-        ));
-    }
     let refused = |form: FormData, refusal: Refusal| {
         apply_page(
             &state,
@@ -379,9 +373,10 @@ pub(crate) async fn apply(
         Ok(b) => b,
         Err(r) => return Ok(refused(form, r)),
     };
+    // The API counts the application against its rate limits (per address, per node).
     let answer = state
         .api
-        .send::<Applied>(Method::POST, None, "/api/v1/applications", &body)
+        .send_public::<Applied>("/api/v1/applications", &body, client(&extensions))
         .await?;
     match answer {
         Ok(applied) => Ok(redirect(&format!("/apply/done?ref={}", applied.id))),

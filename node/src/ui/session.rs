@@ -16,7 +16,7 @@ use std::net::IpAddr;
 
 use askama::Template;
 use axum::extract::{Form, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 use serde::Deserialize;
@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::form::{FormData, FormState};
-use super::{home_of, render, Chrome, UiError, UiState};
+use super::{client, home_of, render, Chrome, UiError, UiState};
 use crate::auth::{self, Account, Caller, Role};
 use crate::model::Record;
 use crate::store::Table;
@@ -309,6 +309,7 @@ struct LoginAnswer {
 pub(crate) async fn sign_in(
     State(state): State<UiState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     let form = FormData::new(pairs);
@@ -345,11 +346,16 @@ pub(crate) async fn sign_in(
     });
     let answer = state
         .api
-        .send::<LoginAnswer>(Method::POST, None, "/api/v1/auth/login", &body)
-        .await?;
+        .send_public::<LoginAnswer>("/api/v1/auth/login", &body, client(&extensions))
+        .await;
     let login = match answer {
-        Ok(l) => l,
-        Err(_) => {
+        // Too many attempts: said on the form, which keeps the username.
+        Err(UiError::TooMany(reason)) => {
+            return again(form, &reason, StatusCode::TOO_MANY_REQUESTS)
+        }
+        Err(e) => return Err(e),
+        Ok(Ok(l)) => l,
+        Ok(Err(_)) => {
             return again(
                 form,
                 "The username or password is not right.",
