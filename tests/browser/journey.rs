@@ -451,7 +451,7 @@ async fn an_operator_adds_an_account_that_then_signs_in() {
 
     let mut b = Browser::start("accounts", &node.url("")).await;
     b.sign_in("ops.lead", PASSWORD, "/dashboard").await;
-    b.click("nav.main-nav a[href='/accounts']").await;
+    b.click("nav.settings-nav a[href='/accounts']").await;
     b.expect_path("/accounts").await;
     b.expect_text("volunteer.ana").await;
     b.expect_text("Reviewer").await;

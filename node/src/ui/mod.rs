@@ -217,10 +217,8 @@ fn nav_for(role: Role) -> Vec<NavItem> {
             item("/vetting", "Vetting"),
             item("/search", "Search"),
             item("/outreach", "Outreach"),
-            item("/goals", "Goals"),
             item("/federation", "Federation"),
             item("/national", "National"),
-            item("/accounts", "Accounts"),
         ],
         Role::Reviewer => vec![item("/vetting", "Vetting queue")],
         Role::Employer => vec![
@@ -232,6 +230,16 @@ fn nav_for(role: Role) -> Vec<NavItem> {
             item("/national", "National view"),
             item("/federation", "Federation"),
         ],
+    }
+}
+
+/// The links beside "signed in as" in the header: the role's settings, kept out of the
+/// work navigation so that it fits one line (goals are reached from the dashboard too).
+fn settings_for(role: Role) -> Vec<NavItem> {
+    let item = |href, label| NavItem { href, label };
+    match role {
+        Role::Operator => vec![item("/goals", "Goals"), item("/accounts", "Accounts")],
+        Role::Reviewer | Role::Employer | Role::National => Vec::new(),
     }
 }
 
@@ -265,6 +273,8 @@ pub(crate) struct Chrome {
     pub(crate) user: Option<String>,
     pub(crate) role: Option<&'static str>,
     pub(crate) nav: Vec<NavItem>,
+    /// Settings links in the header ([`settings_for`]).
+    pub(crate) settings: Vec<NavItem>,
     pub(crate) csrf: String,
 }
 
@@ -283,6 +293,7 @@ impl Chrome {
             user: Some(session.username.clone()),
             role: Some(role_label(session.caller.role)),
             nav: nav_for(session.caller.role),
+            settings: settings_for(session.caller.role),
             csrf: session.csrf_token(),
         }
     }
@@ -296,6 +307,7 @@ impl Chrome {
             user: None,
             role: None,
             nav: Vec::new(),
+            settings: Vec::new(),
             csrf,
         }
     }
