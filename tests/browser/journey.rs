@@ -594,10 +594,20 @@ async fn an_operator_adds_an_account_that_then_signs_in() {
         .find(|a| a["username"] == "volunteer.ana")
         .and_then(|a| a["id"].as_u64())
         .unwrap();
-    b.click(&format!(
-        "form[action='/accounts/{ana_id}/delete'] button[type=submit]"
-    ))
-    .await;
+    // Without its "yes" box ticked the browser does not send the form.
+    let form = format!("form[action='/accounts/{ana_id}/delete']");
+    b.click(&format!("{form} button[type=submit]")).await;
+    b.shot("delete-unconfirmed").await;
+    assert!(
+        api.get("/api/v1/accounts")
+            .await
+            .1
+            .to_string()
+            .contains("volunteer.ana"),
+        "deleted without confirmation"
+    );
+    b.click(&format!("{form} input[name=confirm]")).await;
+    b.click(&format!("{form} button[type=submit]")).await;
     b.expect_text("The account is deleted").await;
     let (_, list) = api.get("/api/v1/accounts").await;
     assert!(

@@ -247,6 +247,24 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
             .unwrap();
         assert_eq!(res.status(), 403, "a forged form on {path}");
     }
+    // Deleting an account needs its "yes" box, also from a form sent without the browser.
+    let (_, list) = api.get("/api/v1/accounts").await;
+    let ana = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["username"] == "volunteer.ana")
+        .and_then(|a| a["id"].as_u64())
+        .unwrap();
+    let res = c
+        .post(format!("{base}/accounts/{ana}/delete"))
+        .header(COOKIE, &session)
+        .form(&[("csrf", good.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "a delete without its confirmation");
+    assert!(res.text().await.unwrap().contains("to confirm"));
     // None of them wrote anything.
     let (_, providers) = api.get("/api/v1/providers").await;
     assert_eq!(

@@ -262,6 +262,27 @@ pub(crate) async fn delete(
     let session = Session::require(&state, &headers, "/accounts", OPERATOR)?;
     let form = FormData::new(pairs);
     session.check_csrf(&form)?;
+    // Deleting cannot be undone: the row's "yes" box must be ticked (the browser asks for
+    // it; this holds for a form sent without it).
+    if form.get("confirm") != "yes" {
+        return accounts_view(
+            &state,
+            &session,
+            FormState::with(&[("role", "reviewer")]),
+            Some(RowRefusal {
+                id,
+                refusal: Refusal {
+                    field: None,
+                    reason: "Tick \"Yes, delete\" to confirm: a deleted account cannot be \
+                             brought back."
+                        .to_owned(),
+                },
+            }),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
     if session.caller.account_id == Some(id) {
         // The page offers no such button: the last operator could lock everyone out.
         return accounts_view(
