@@ -102,11 +102,14 @@ struct BoardPage {
     /// One column's whole list, when `?stage=` asks for it.
     stage: Option<Column>,
     truncated: bool,
+    /// A candidate was just erased.
+    erased: bool,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct BoardQuery {
     stage: Option<String>,
+    erased: Option<String>,
 }
 
 /// `GET /candidates`: the board (one column per stage, newest first in each), or with
@@ -145,12 +148,14 @@ pub(crate) async fn board(
             cards,
         }
     };
+    let erased = q.erased.is_some();
     let page = match chosen {
         Some((stage, value)) => BoardPage {
             chrome: Chrome::signed_in(&state, &session, stage_label(*stage), "/candidates"),
             columns: Vec::new(),
             stage: Some(column(*stage, value, usize::MAX)),
             truncated,
+            erased,
         },
         None => BoardPage {
             chrome: Chrome::signed_in(&state, &session, "Candidates", "/candidates"),
@@ -160,6 +165,7 @@ pub(crate) async fn board(
                 .collect(),
             stage: None,
             truncated,
+            erased,
         },
     };
     Ok(render(&page))
@@ -268,6 +274,8 @@ struct ProfilePage {
     regions_hint: String,
     policy_version: &'static str,
     notice: Option<&'static str>,
+    /// The erase form, after a refusal (the box not ticked, or the API's reason).
+    erase_form: FormState,
 }
 
 #[derive(Debug, Deserialize)]
@@ -471,8 +479,16 @@ async fn profile_view(
         ]),
         _ => FormState::with(&[("scope.kind", "federation")]),
     };
+    let mut erase_form = FormState::default();
     let (stage_form, consent_form) = match refused {
         Some(("stage", f)) => (f, current_scope),
+        Some(("erase", f)) => {
+            erase_form = f;
+            (
+                FormState::with(&[("stage", stage_value(record.data.stage))]),
+                current_scope,
+            )
+        }
         Some((_, f)) => (
             FormState::with(&[("stage", stage_value(record.data.stage))]),
             f,
@@ -482,7 +498,10 @@ async fn profile_view(
             current_scope,
         ),
     };
-    let status = if stage_form.summary().is_some() || consent_form.summary().is_some() {
+    let status = if stage_form.summary().is_some()
+        || consent_form.summary().is_some()
+        || erase_form.summary().is_some()
+    {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -540,6 +559,7 @@ async fn profile_view(
         scope_field: consent_form.field("scope.kind"),
         regions_field: consent_form.field("scope.regions"),
         consent_form,
+        erase_form,
         regions_hint: if regions.is_empty() {
             "Separate regions with commas, as in AL, TN.".to_owned()
         } else {
@@ -681,6 +701,54 @@ pub(crate) async fn withdraw_consent(
         Err(r) => {
             let kept = FormState::with(&[("scope.kind", "federation")]).refused(r);
             profile_view(&state, &session, id, Some(("consent", kept)), None).await
+        }
+    }
+}
+
+/// `POST /candidates/{id}/erase`: erases the candidate (the API's `DELETE`: personal data,
+/// profile and history go; a shared profile is withdrawn everywhere by its tombstone).
+/// Cannot be undone, so the form's "yes" box must be ticked.
+pub(crate) async fn erase(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let session = Session::require(&state, &headers, &format!("/candidates/{id}"), OPERATOR)?;
+    let form = FormData::new(pairs);
+    session.check_csrf(&form)?;
+    let refused = |reason: String| {
+        FormState::default().refused(super::api::Refusal {
+            field: None,
+            reason,
+        })
+    };
+    if form.get("confirm") != "yes" {
+        let kept = refused(
+            "Tick the box to confirm: an erased candidate cannot be brought back.".to_owned(),
+        );
+        return profile_view(&state, &session, id, Some(("erase", kept)), None).await;
+    }
+    let answer = state
+        .api
+        .send::<Value>(
+            Method::DELETE,
+            Some(session.token()),
+            &format!("/api/v1/candidates/{id}"),
+            &Value::Null,
+        )
+        .await?;
+    match answer {
+        Ok(_) => Ok(redirect("/candidates?erased=1")),
+        Err(r) => {
+            profile_view(
+                &state,
+                &session,
+                id,
+                Some(("erase", refused(r.reason))),
+                None,
+            )
+            .await
         }
     }
 }

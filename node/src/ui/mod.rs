@@ -80,6 +80,7 @@ pub fn mount(api: Router, state: AppState) -> Router {
             post(candidates::withdraw_consent),
         )
         .route("/candidates/{id}/export.json", get(candidates::export))
+        .route("/candidates/{id}/erase", post(candidates::erase))
         .route(
             "/introductions",
             get(introductions::list).post(introductions::request),
