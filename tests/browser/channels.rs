@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::driver::Browser;
 use crate::journey::{account, federated_node, PASSWORD};
-use crate::support::{run, temp_dir};
+use crate::support::temp_dir;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_earns_its_placement_record_and_the_front_page_shows_only_published_figures() {
@@ -269,17 +269,24 @@ async fn a_program_earns_its_placement_record_and_the_front_page_shows_only_publ
         b.where_shots()
     );
     b.shot("front-unpublished").await;
-    run(&[
-        "metrics",
-        "publish",
-        "--url",
-        &node.url(""),
-        "--token",
-        &token,
-        "--year",
-        &year.to_string(),
-    ])
-    .assert_success();
+    // The operator publishes now, from the federation page.
+    b.window(1280, 900).await;
+    b.sign_in("ops.lead", PASSWORD, "/dashboard").await;
+    b.goto("/federation").await;
+    b.click("form[action='/federation/publish'] button[type=submit]")
+        .await;
+    b.expect_path("/federation?published=").await;
+    b.expect_text("Other communities receive them").await;
+    b.shot("published").await;
+    let (_, view) = api
+        .get(&format!("/api/v1/federation/metrics?year={year}"))
+        .await;
+    assert!(
+        view.to_string().contains("outreach.reached"),
+        "no report for {year} after publishing: {view}"
+    );
+    b.sign_out().await;
+    b.window(390, 844).await;
     b.goto("/").await;
     b.expect_text(&format!("Our progress in {year}")).await;
     let html = b.source().await;
@@ -318,6 +325,10 @@ async fn a_program_earns_its_placement_record_and_the_front_page_shows_only_publ
     b.shot("national-trends").await;
     b.goto("/federation").await;
     b.expect_text("Members").await;
+    assert!(
+        !b.text().await.contains("Publish now"),
+        "national staff are offered the community's publishing"
+    );
     b.goto("/providers").await;
     b.expect_text("This page is not for your role").await;
     // The 403 page keeps the person's own navigation and sign-out.

@@ -225,6 +225,8 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "/accounts/1/password",
         "/accounts/1/delete",
         "/openings/1/placements",
+        "/federation/publish",
+        "/candidates/1/erase",
     ] {
         let res = c
             .post(format!("{base}{path}"))
@@ -354,6 +356,8 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "/accounts/1/password",
         "/accounts/2/delete",
         "/openings/1/placements",
+        "/federation/publish",
+        "/candidates/1/erase",
     ] {
         let res = c
             .post(format!("{base}{path}"))

@@ -1,21 +1,40 @@
 //! The federation page (operators and national staff, as `GET /api/v1/federation/status`
 //! allows): the members and their certificates, the peers connected now, each feed's sync
-//! state, and the counters of records and direct messages refused, by reason.
+//! state, and the counters of records and direct messages refused, by reason. Operators
+//! can publish the community's metric reports from here at once (the node also does so on
+//! its schedule).
 
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::session::Session;
+use super::form::FormData;
+use super::session::{redirect, Session};
 use super::{render, Chrome, UiError, UiState};
 use crate::auth::Role;
 
 const READERS: &[Role] = &[Role::Operator, Role::National];
+/// Publishing the community's reports is the community's own staff's (the API's rule).
+const PUBLISHERS: &[Role] = &[Role::Operator];
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct FederationQuery {
+    /// After "Publish now": reports published and periods unchanged.
+    published: Option<usize>,
+    unchanged: Option<usize>,
+}
+
+/// What a publish run answers: only the counts the page shows.
+#[derive(Deserialize)]
+struct Published {
+    published: Vec<serde_json::Value>,
+    unchanged: Vec<String>,
+}
 
 /// The status as the API answers it: only the fields the page shows.
 #[derive(Deserialize)]
@@ -133,6 +152,10 @@ struct FederationPage {
     direct_accepted: u64,
     direct_rejected: Counters,
     outbox: u64,
+    /// Whether the "publish now" form is shown (operators).
+    can_publish: bool,
+    /// What the last "publish now" did, or why it failed.
+    notice: Option<String>,
 }
 
 /// A key shortened for a table (the whole key is in the cell's title).
@@ -162,12 +185,61 @@ fn member_state(m: &Member, now_ms: u64) -> (&'static str, &'static str) {
     }
 }
 
+/// `POST /federation/publish`: the API's publish run, then back to the page with its counts.
+pub(crate) async fn publish(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let session = Session::require(&state, &headers, "/federation", PUBLISHERS)?;
+    session.check_csrf(&FormData::new(pairs))?;
+    let answer = state
+        .api
+        .send::<Published>(
+            Method::POST,
+            Some(session.token()),
+            "/api/v1/federation/metrics/publish",
+            &serde_json::json!({}),
+        )
+        .await?;
+    match answer {
+        Ok(p) => Ok(redirect(&format!(
+            "/federation?published={}&unchanged={}",
+            p.published.len(),
+            p.unchanged.len()
+        ))),
+        Err(refusal) => federation_view(&state, &session, Some(refusal.reason)).await,
+    }
+}
+
 pub(crate) async fn federation(
     State(state): State<UiState>,
     headers: HeaderMap,
+    Query(q): Query<FederationQuery>,
 ) -> Result<Response, UiError> {
     let session = Session::require(&state, &headers, "/federation", READERS)?;
-    let chrome = Chrome::signed_in(&state, &session, "Federation", "/federation");
+    let notice = match (q.published, q.unchanged) {
+        (Some(0), Some(u)) => Some(format!(
+            "Nothing new to publish: the figures of all {u} periods are as last published."
+        )),
+        (Some(p), Some(u)) => Some(format!(
+            "Published {p} report{}; {u} period{} unchanged. Other communities receive them \
+             within minutes.",
+            if p == 1 { "" } else { "s" },
+            if u == 1 { "" } else { "s" }
+        )),
+        _ => None,
+    };
+    federation_view(&state, &session, notice).await
+}
+
+async fn federation_view(
+    state: &UiState,
+    session: &Session,
+    notice: Option<String>,
+) -> Result<Response, UiError> {
+    let chrome = Chrome::signed_in(state, session, "Federation", "/federation");
+    let can_publish = session.caller.role == Role::Operator;
     let status: Status = match state
         .api
         .get(session.token(), "/api/v1/federation/status")
@@ -189,6 +261,8 @@ pub(crate) async fn federation(
                 direct_accepted: 0,
                 direct_rejected: Counters::new(BTreeMap::new()),
                 outbox: 0,
+                can_publish: false,
+                notice,
             }))
         }
     };
@@ -256,6 +330,8 @@ pub(crate) async fn federation(
         direct_accepted: direct.accepted,
         direct_rejected: Counters::new(direct.rejected),
         outbox: direct.outbox,
+        can_publish,
+        notice,
     }))
 }
 

@@ -129,6 +129,7 @@ pub fn mount(api: Router, state: AppState) -> Router {
         )
         .route("/goals", get(placements::goals).post(placements::set_goals))
         .route("/federation", get(federation::federation))
+        .route("/federation/publish", post(federation::publish))
         .route("/vetting", get(reviewer::queue))
         .route(
             "/vetting/{id}",
