@@ -514,5 +514,44 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "the revoked session token still works on the API"
     );
 
+    // The application form: five from one address go through, the sixth is refused on
+    // the form itself, with everything typed still there, and is not stored.
+    let before = api.get("/api/v1/candidates?limit=100").await.1["items"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let page = c.get(format!("{base}/apply")).send().await.unwrap();
+        let (form_cookie, _) = cookie(&page, "techhire_form").expect("the form's cookie");
+        let csrf = csrf_of(&page.text().await.unwrap());
+        let name = format!("Applicant Number{i}");
+        let email = format!("applicant{i}@example.net");
+        let res = c
+            .post(format!("{base}/apply"))
+            .header(COOKIE, &form_cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("personal.name", name.as_str()),
+                ("personal.email", email.as_str()),
+                ("profile.skills[0].skill", "SQL"),
+                ("profile.skills[0].level", "beginner"),
+                ("profile.skills[0].evidence", "self_reported"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+        if i == 5 {
+            let html = res.text().await.unwrap();
+            assert!(html.contains("The form was not sent"), "{html}");
+            assert!(html.contains("Applicant Number5"), "what was typed is kept");
+        }
+    }
+    assert_eq!(statuses, [303, 303, 303, 303, 303, 429]);
+    let after = api.get("/api/v1/candidates?limit=100").await.1["items"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(after, before + 5);
+
     node.terminate();
 }

@@ -374,10 +374,26 @@ pub(crate) async fn apply(
         Err(r) => return Ok(refused(form, r)),
     };
     // The API counts the application against its rate limits (per address, per node).
-    let answer = state
+    let answer = match state
         .api
         .send_public::<Applied>("/api/v1/applications", &body, client(&extensions))
-        .await?;
+        .await
+    {
+        // Over the limit: said on the form, which keeps everything typed.
+        Err(UiError::TooMany(reason)) => {
+            let kept = form.into_state().refused(Refusal {
+                field: None,
+                reason: format!("The form was not sent: {reason}."),
+            });
+            return Ok(apply_page(
+                &state,
+                &headers,
+                kept,
+                StatusCode::TOO_MANY_REQUESTS,
+            ));
+        }
+        other => other?,
+    };
     match answer {
         Ok(applied) => Ok(redirect(&format!("/apply/done?ref={}", applied.id))),
         Err(mut refusal) => {
