@@ -210,6 +210,31 @@ async fn a_program_earns_its_placement_record_and_the_front_page_shows_only_publ
     b.expect_text("1 of 1 checked").await;
     b.expect_text("100%").await;
     b.shot("program-record").await;
+    // A program that a placement names cannot be removed: the refusal says why.
+    b.click("form[action*='/remove'] input[name=confirm]").await;
+    b.click("form[action*='/remove'] button[type=submit]").await;
+    b.expect_text("still referenced by placement").await;
+    b.shot("program-remove-refused").await;
+    assert_eq!(
+        api.get(&format!("/api/v1/programs/{program_id}")).await.0,
+        200
+    );
+    // One added by mistake, with no placements, is removed.
+    b.goto("/providers").await;
+    b.click("a[href^='/programs/new?provider_id=']").await;
+    b.fill("name", "Added By Mistake").await;
+    b.fill("yearly_enrolment", "1").await;
+    b.fill("yearly_completion", "1").await;
+    b.fill("length_weeks", "4").await;
+    b.click("form[action='/programs/new'] button[type=submit]")
+        .await;
+    b.expect_text("No placement names this program yet").await;
+    let mistake = b.path().await;
+    b.click("form[action*='/remove'] input[name=confirm]").await;
+    b.click("form[action*='/remove'] button[type=submit]").await;
+    b.expect_text("The program is removed.").await;
+    assert!(!b.text().await.contains("Added By Mistake"));
+    assert_eq!(api.get(&format!("/api/v1{mistake}")).await.0, 404);
 
     // Outreach in the placement's year, and the year's goals.
     b.goto("/outreach").await;

@@ -227,6 +227,7 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "/openings/1/placements",
         "/federation/publish",
         "/candidates/1/erase",
+        "/programs/1/remove",
     ] {
         let res = c
             .post(format!("{base}{path}"))
@@ -358,6 +359,7 @@ async fn forms_need_their_csrf_token_cookies_are_strict_and_roles_hold() {
         "/openings/1/placements",
         "/federation/publish",
         "/candidates/1/erase",
+        "/programs/1/remove",
     ] {
         let res = c
             .post(format!("{base}{path}"))

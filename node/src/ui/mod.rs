@@ -117,6 +117,7 @@ pub fn mount(api: Router, state: AppState) -> Router {
             get(training::program_new).post(training::program_create),
         )
         .route("/programs/{id}", get(training::program))
+        .route("/programs/{id}/remove", post(training::program_remove))
         .route(
             "/programs/{id}/edit",
             get(training::program_edit).post(training::program_update),

@@ -154,6 +154,7 @@ pub(crate) async fn providers(
     }
     let notice = q.saved.map(|what| match what.as_str() {
         "provider" => "The training provider is saved.".to_owned(),
+        "program-removed" => "The program is removed.".to_owned(),
         _ => "Saved.".to_owned(),
     });
     Ok(render(&ProvidersPage {
@@ -687,6 +688,8 @@ struct ProgramPage {
     skills: String,
     channel: Channel,
     more: bool,
+    /// The remove form, after a refusal (box not ticked, or placements name the program).
+    remove_form: FormState,
 }
 
 pub(crate) async fn program(
@@ -695,6 +698,51 @@ pub(crate) async fn program(
     Path(id): Path<u64>,
 ) -> Result<Response, UiError> {
     let session = Session::require(&state, &headers, &format!("/programs/{id}"), OPERATOR)?;
+    program_view(&state, &session, id, FormState::default()).await
+}
+
+/// `POST /programs/{id}/remove`: the API's `DELETE`, which refuses while placements name
+/// the program (their hiring-channel record would lose it). The "yes" box must be ticked.
+pub(crate) async fn program_remove(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let session = Session::require(&state, &headers, &format!("/programs/{id}"), OPERATOR)?;
+    let form = FormData::new(pairs);
+    session.check_csrf(&form)?;
+    let refused = |reason: String| {
+        FormState::default().refused(Refusal {
+            field: None,
+            reason,
+        })
+    };
+    if form.get("confirm") != "yes" {
+        let kept = refused("Tick the box to confirm the removal.".to_owned());
+        return program_view(&state, &session, id, kept).await;
+    }
+    let answer = state
+        .api
+        .send::<Value>(
+            Method::DELETE,
+            Some(session.token()),
+            &format!("/api/v1/programs/{id}"),
+            &Value::Null,
+        )
+        .await?;
+    match answer {
+        Ok(_) => Ok(redirect("/providers?saved=program-removed")),
+        Err(r) => program_view(&state, &session, id, refused(r.reason)).await,
+    }
+}
+
+async fn program_view(
+    state: &UiState,
+    session: &Session,
+    id: u64,
+    remove_form: FormState,
+) -> Result<Response, UiError> {
     let token = session.token();
     let program: Record<Program> = ok(state
         .api
@@ -708,16 +756,16 @@ pub(crate) async fn program(
         )
         .await?)?;
     let (placements, more) = all_items::<Record<Placement>>(
-        &state,
+        state,
         token,
         &format!("/api/v1/placements?program_id={id}"),
     )
     .await?;
-    let names = super::placements::candidate_names(&state, &placements)?;
+    let names = super::placements::candidate_names(state, &placements)?;
     let mut employers: BTreeMap<u64, String> = BTreeMap::new();
     for p in &placements {
         if let std::collections::btree_map::Entry::Vacant(e) = employers.entry(p.data.employer_id) {
-            e.insert(employer_name(&state, p.data.employer_id)?);
+            e.insert(employer_name(state, p.data.employer_id)?);
         }
     }
     let channel = channel(
@@ -735,8 +783,13 @@ pub(crate) async fn program(
                 .unwrap_or_else(|| format!("Employer {e}"))
         },
     );
-    Ok(render(&ProgramPage {
-        chrome: Chrome::signed_in(&state, &session, &program.data.name, "/providers"),
+    let status = if remove_form.summary().is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = render(&ProgramPage {
+        chrome: Chrome::signed_in(state, session, &program.data.name, "/providers"),
         provider: provider.data.name,
         delivery: label_of(&program.data.delivery, &DELIVERY),
         schedule: label_of(&program.data.schedule, &SCHEDULE),
@@ -744,7 +797,10 @@ pub(crate) async fn program(
         channel,
         more,
         program,
-    }))
+        remove_form,
+    });
+    *res.status_mut() = status;
+    Ok(res)
 }
 
 #[cfg(test)]
