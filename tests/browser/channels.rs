@@ -347,6 +347,19 @@ async fn a_program_earns_its_placement_record_and_the_front_page_shows_only_publ
         b.where_shots()
     );
     b.expect_text("Training and outreach by month").await;
+    // The goals set above, across the network: 512 of 600 job seekers reached; the one
+    // placement is below the threshold, so its progress is withheld.
+    b.expect_text("Goals across the network").await;
+    let text = b
+        .text()
+        .await
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("Job seekers reached 1 600 512 85%"),
+        "the network's goals: {text}"
+    );
     b.shot("national-trends").await;
     b.goto("/federation").await;
     b.expect_text("Members").await;

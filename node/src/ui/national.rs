@@ -37,6 +37,32 @@ pub(crate) struct TotalRow {
     pub(crate) withheld: usize,
 }
 
+/// One goal summed over the communities that set it.
+pub(crate) struct GoalRow {
+    pub(crate) goal: String,
+    pub(crate) communities: usize,
+    pub(crate) target: String,
+    pub(crate) progress: String,
+    pub(crate) reached: String,
+    /// Communities whose progress is withheld or missing (not in the sums' share).
+    pub(crate) not_counted: usize,
+}
+
+/// A goal's words: `goal.placements` with its segment, if any.
+fn goal_label(goal: &str, dimension: &str, key: &str) -> String {
+    let name = match goal {
+        "goal.placements" => "Placements",
+        "goal.people_trained" => "People trained",
+        "goal.job_seekers_reached" => "Job seekers reached",
+        other => other.trim_start_matches("goal."),
+    };
+    if dimension.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name} ({dimension}: {key})")
+    }
+}
+
 pub(crate) struct CommunityRow {
     pub(crate) community: String,
     pub(crate) region: String,
@@ -55,6 +81,8 @@ struct NationalPage {
     totals: Vec<TotalRow>,
     communities: Vec<CommunityRow>,
     trends: Vec<TrendChart>,
+    /// The year's goals across the network.
+    goals: Vec<GoalRow>,
 }
 
 /// One trend chart with the table of the same figures beside it.
@@ -191,6 +219,22 @@ pub(crate) async fn national(
         // period, the trend charts the months.
         let view = national_view(&held, &PeriodFilter::Year(year));
         let trends = trend_view(&view.trends)?;
+        let goals: Vec<GoalRow> = view
+            .goals
+            .iter()
+            .filter(|g| g.year == year)
+            .flat_map(|g| &g.network)
+            .map(|n| GoalRow {
+                goal: goal_label(n.goal, n.dimension, n.key),
+                communities: n.communities_with_goal,
+                target: thousands(n.target_sum),
+                progress: thousands(n.progress_sum),
+                reached: n
+                    .share_reached_where_published
+                    .map_or_else(|| "—".to_owned(), |s| format!("{:.0}%", s * 100.0)),
+                not_counted: n.communities_progress_withheld + n.communities_progress_missing,
+            })
+            .collect();
         let mut totals = Vec::new();
         let mut communities = Vec::new();
         let mut reporting = 0;
@@ -236,11 +280,11 @@ pub(crate) async fn national(
                 })
                 .collect();
         }
-        Ok::<_, UiError>((year, years, reporting, totals, communities, trends))
+        Ok::<_, UiError>((year, years, reporting, totals, communities, trends, goals))
     })
     .await
     .map_err(|e| UiError::internal("national view task", e))??;
-    let (year, years, communities_reporting, totals, communities, trends) = page;
+    let (year, years, communities_reporting, totals, communities, trends, goals) = page;
     Ok(render(&NationalPage {
         chrome: Chrome::signed_in(&state, &session, "National view", "/national"),
         joined: state.app.federation.is_some(),
@@ -251,6 +295,7 @@ pub(crate) async fn national(
         totals,
         communities,
         trends,
+        goals,
     }))
 }
 
