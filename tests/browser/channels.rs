@@ -268,6 +268,25 @@ async fn a_program_earns_its_placement_record_and_the_front_page_shows_only_publ
         community["goals"][0]["job_seekers_reached"], 600,
         "{community}"
     );
+    // A goal for a group the community serves: a target without its group is refused at
+    // the group; with it, saved beside the year's goals.
+    b.fill("segment_goals[0].target", "10").await;
+    b.click("form[action='/goals'] button[type=submit]").await;
+    b.expect_text("choose the group this target is for").await;
+    b.choose("segment_goals[0].segment", "veteran").await;
+    b.choose("segment_goals[0].metric", "placements").await;
+    b.click("form[action='/goals'] button[type=submit]").await;
+    b.expect_text(&format!("The goals for {year} are saved."))
+        .await;
+    b.eval("document.querySelector('.segment-goals').scrollIntoView(); return 0;")
+        .await;
+    b.shot("segment-goal").await;
+    let (_, community) = api.get("/api/v1/community").await;
+    let segments = &community["goals"][0]["segment_goals"];
+    assert_eq!(segments[0]["segment"], "veteran", "{community}");
+    assert_eq!(segments[0]["metric"], "placements", "{community}");
+    assert_eq!(segments[0]["target"], 10, "{community}");
+    assert_eq!(community["goals"][0]["job_seekers_reached"], 600);
 
     // The federation page: this node a current member, the counters listed.
     b.goto("/federation").await;

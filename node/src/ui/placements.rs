@@ -434,10 +434,46 @@ pub(crate) async fn add_outreach(
 // Goals
 // ------------------------------------------------------------------------------------
 
+/// Rows of segment goals the form offers at least (a community sets a few, for the groups
+/// it serves most; one more empty row than those set).
+const SEGMENT_ROWS: usize = 3;
+
+/// The segments a goal may be for, as the API names them, with their words; the first
+/// is "none" (an empty row).
+const SEGMENTS: [(&str, &str); 10] = [
+    ("", "—"),
+    ("veteran", "Veterans"),
+    ("opportunity_youth", "Opportunity youth"),
+    ("long_term_unemployed", "Long-term unemployed"),
+    ("disability", "People with disabilities"),
+    ("justice_involved", "Justice-involved people"),
+    ("english_learner", "English learners"),
+    ("low_income", "Low-income people"),
+    ("rural_resident", "Rural residents"),
+    ("other", "Other"),
+];
+
+const GOAL_METRICS: [(&str, &str); 3] = [
+    ("placements", "Placements"),
+    ("people_trained", "People trained"),
+    ("job_seekers_reached", "Job seekers reached"),
+];
+
+/// One row of segment goal inputs.
+pub(crate) struct SegmentRow {
+    pub(crate) number: usize,
+    pub(crate) segment: Field,
+    pub(crate) metric: Field,
+    pub(crate) target: Field,
+}
+
 #[derive(Template)]
 #[template(path = "goals.html")]
 struct GoalsPage {
     chrome: Chrome,
+    segment_rows: Vec<SegmentRow>,
+    segments: &'static [(&'static str, &'static str)],
+    goal_metrics: &'static [(&'static str, &'static str)],
     form: FormState,
     /// Every year's goals already set, newest first.
     years: Vec<YearlyGoal>,
@@ -460,8 +496,30 @@ async fn goals_view(
 ) -> Result<Response, UiError> {
     let mut years = community.goals.clone();
     years.sort_by_key(|g| std::cmp::Reverse(g.year));
+    // Every segment goal set, and at least one empty row to add another.
+    let set = (0..)
+        .take_while(|i| {
+            !form
+                .value(&format!("segment_goals[{i}].segment"))
+                .is_empty()
+        })
+        .count();
+    let segment_rows = (0..SEGMENT_ROWS.max(set + 1))
+        .map(|i| {
+            let name = |part: &str| format!("segment_goals[{i}].{part}");
+            SegmentRow {
+                number: i + 1,
+                segment: form.field(&name("segment")),
+                metric: form.field(&name("metric")),
+                target: form.field(&name("target")),
+            }
+        })
+        .collect();
     let mut res = render(&GoalsPage {
         chrome: Chrome::signed_in(state, session, "Goals", "/goals"),
+        segment_rows,
+        segments: &SEGMENTS,
+        goal_metrics: &GOAL_METRICS,
         form,
         years,
         saved,
@@ -489,13 +547,65 @@ pub(crate) async fn goals(
         n(|g| g.people_trained),
         n(|g| g.job_seekers_reached),
     ];
-    let form = FormState::with(&[
-        ("year", &values[0]),
-        ("placements", &values[1]),
-        ("people_trained", &values[2]),
-        ("job_seekers_reached", &values[3]),
-    ]);
+    let mut pairs: Vec<(String, String)> = [
+        "year",
+        "placements",
+        "people_trained",
+        "job_seekers_reached",
+    ]
+    .into_iter()
+    .zip(values)
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (i, s) in goal
+        .map(|g| g.segment_goals.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        pairs.push((format!("segment_goals[{i}].segment"), wire(&s.segment)));
+        pairs.push((format!("segment_goals[{i}].metric"), wire(&s.metric)));
+        pairs.push((format!("segment_goals[{i}].target"), s.target.to_string()));
+    }
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let form = FormState::with(&refs);
     goals_view(&state, &session, &community, form, q.saved, StatusCode::OK).await
+}
+
+/// A value as the API writes it (`veteran`, `people_trained`).
+fn wire<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The segment goal rows of the goals form that are filled in, as the API takes them; a
+/// row with a segment needs its target (the API checks the rest).
+fn segment_goals(form: &FormData) -> Result<Vec<Value>, Refusal> {
+    let mut out = Vec::new();
+    for i in 0..50 {
+        let name = |part: &str| format!("segment_goals[{i}].{part}");
+        let segment = form.get(&name("segment"));
+        if segment.is_empty() {
+            if form.get(&name("target")).is_empty() {
+                continue;
+            }
+            return Err(Refusal {
+                field: Some(name("segment")),
+                reason: "choose the group this target is for".to_owned(),
+            });
+        }
+        out.push(json!({
+            "segment": segment,
+            "metric": form.get(&name("metric")),
+            "target": goal_number(form, &name("target"))?,
+        }));
+    }
+    Ok(out)
 }
 
 /// A whole number a goal needs, or a refusal naming its field.
@@ -506,8 +616,8 @@ fn goal_number(form: &FormData, name: &str) -> Result<u64, Refusal> {
     })
 }
 
-/// `POST /goals`: sets one year's goals, keeping the other years' and that year's
-/// segment goals, through `PUT /api/v1/community` (which replaces the whole record).
+/// `POST /goals`: sets one year's goals and segment goals, keeping the other years',
+/// through `PUT /api/v1/community` (which replaces the whole record).
 pub(crate) async fn set_goals(
     State(state): State<UiState>,
     headers: HeaderMap,
@@ -528,10 +638,11 @@ pub(crate) async fn set_goals(
             goal_number(&form, "placements")?,
             goal_number(&form, "people_trained")?,
             goal_number(&form, "job_seekers_reached")?,
+            segment_goals(&form)?,
         ))
     })();
     let answer = match parsed {
-        Ok((year, placements, trained, reached)) => {
+        Ok((year, placements, trained, reached, segments)) => {
             let mut body = serde_json::to_value(&community)
                 .map_err(|e| UiError::internal("the community record as JSON", e))?;
             let mut goals: Vec<Value> = community
@@ -541,12 +652,6 @@ pub(crate) async fn set_goals(
                 .map(serde_json::to_value)
                 .collect::<Result<_, _>>()
                 .map_err(|e| UiError::internal("a goal as JSON", e))?;
-            let segments = community
-                .goals
-                .iter()
-                .find(|g| g.year == year)
-                .map(|g| g.segment_goals.clone())
-                .unwrap_or_default();
             goals.push(json!({
                 "year": year,
                 "placements": placements,
