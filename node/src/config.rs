@@ -283,6 +283,34 @@ pub struct FederationSettings {
     /// it expires (the employer then sees `expired`); at least 1.
     #[serde(default = "default_intro_days")]
     pub introduction_timeout_days: u32,
+    /// Connections to other members the node keeps open at least (dialling members it
+    /// learned of from the federation when it has fewer); every member it has a message
+    /// for is dialled whatever this says.
+    #[serde(default = "default_min_members")]
+    pub min_member_connections: usize,
+    /// Whether other members can dial this node: `auto` (AutoNAT asks members to dial it
+    /// back), `public` or `private` (behind a NAT: it takes relay reservations on reachable
+    /// members and is reached through them, or directly after a hole punch).
+    #[serde(default)]
+    pub reachability: Reachability,
+    /// Addresses to advertise to other members besides the listen addresses (e.g. a port
+    /// forwarded on the router: "/ip4/203.0.113.5/tcp/7070").
+    #[serde(
+        default,
+        deserialize_with = "advertise_addrs",
+        serialize_with = "as_strings"
+    )]
+    pub advertise: Vec<Multiaddr>,
+}
+
+/// Whether other members can dial a node ([`FederationSettings::reachability`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reachability {
+    #[default]
+    Auto,
+    Public,
+    Private,
 }
 
 impl Default for FederationSettings {
@@ -293,6 +321,9 @@ impl Default for FederationSettings {
             stewards: Vec::new(),
             sync_interval_secs: default_sync_secs(),
             introduction_timeout_days: default_intro_days(),
+            min_member_connections: default_min_members(),
+            reachability: Reachability::Auto,
+            advertise: Vec::new(),
         }
     }
 }
@@ -311,6 +342,13 @@ impl FederationSettings {
         config.sync_interval = Duration::from_secs(self.sync_interval_secs.max(1));
         config.intro_timeout =
             Duration::from_secs(u64::from(self.introduction_timeout_days.max(1)) * 86_400);
+        config.min_member_connections = self.min_member_connections;
+        config.reachability = match self.reachability {
+            Reachability::Auto => None,
+            Reachability::Public => Some(true),
+            Reachability::Private => Some(false),
+        };
+        config.advertise.clone_from(&self.advertise);
         config
     }
 }
@@ -322,6 +360,10 @@ fn default_p2p_listen() -> Vec<Multiaddr> {
 
 fn default_intro_days() -> u32 {
     30
+}
+
+fn default_min_members() -> usize {
+    8
 }
 
 fn default_sync_secs() -> u64 {
@@ -356,6 +398,10 @@ fn listen_addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Multiaddr>, D::Er
 
 fn bootstrap_addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Multiaddr>, D::Error> {
     multiaddrs(d, "federation.bootstrap")
+}
+
+fn advertise_addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Multiaddr>, D::Error> {
+    multiaddrs(d, "federation.advertise")
 }
 
 fn steward_keys<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PublicKey>, D::Error> {

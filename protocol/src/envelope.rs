@@ -70,6 +70,9 @@ impl RecordKind {
     pub const INTRODUCTION_ANSWER: Self = Self(8);
     /// The home node's notice that an introduced candidate was placed (direct message).
     pub const PLACEMENT_NOTICE: Self = Self(9);
+    /// Where a member can be dialled: superseding, one per origin, never in a feed (see
+    /// [`crate::addresses`]).
+    pub const ADDRESSES: Self = Self(10);
 
     /// The kind's name if this crate knows it, for logs and admin pages.
     pub fn name(self) -> Option<&'static str> {
@@ -83,6 +86,7 @@ impl RecordKind {
             Self::BULLETIN => "bulletin",
             Self::INTRODUCTION_ANSWER => "introduction-answer",
             Self::PLACEMENT_NOTICE => "placement-notice",
+            Self::ADDRESSES => "addresses",
             _ => return None,
         })
     }

@@ -27,6 +27,7 @@
 //! regions, and the [`sync`] messages and gossip topic that move records between nodes. Their items are re-exported here; the
 //! modules carry the overview.
 
+pub mod addresses;
 pub mod bulletin;
 mod canonical;
 mod envelope;
@@ -41,6 +42,7 @@ pub mod scope;
 pub mod suppression;
 pub mod sync;
 
+pub use addresses::{MemberAddresses, ADDRESSES_PAYLOAD_VERSION, MAX_ADDRESSES, MAX_ADDRESS_BYTES};
 pub use bulletin::{
     Bulletin, BULLETIN_PAYLOAD_VERSION, MAX_BULLETIN_BODY_BYTES, MAX_BULLETIN_TITLE_BYTES,
 };

@@ -17,6 +17,7 @@
 //!   tag 0 Heads:   (nothing)
 //!   tag 1 Fetch:   origin [32] | after u64 | limit u32 (1..=512)
 //!   tag 2 Membership: (nothing)
+//!   tag 3 Addresses: after [32]
 //! SyncResponse: version u8 (=1) | tag u8
 //!   tag 0 Heads:   count u32 (<= 100000) | count x (origin [32] | head u64)
 //!   tag 1 Records: count u32 (<= 512) | count x (len u32 (<= MAX_RECORD_BYTES) | record [len])
@@ -51,6 +52,7 @@ pub const MAX_REFUSAL_BYTES: usize = 1024;
 const TAG_HEADS: u8 = 0;
 const TAG_FETCH: u8 = 1;
 const TAG_MEMBERSHIP: u8 = 2;
+const TAG_ADDRESSES: u8 = 3;
 const TAG_RECORDS: u8 = 1;
 const TAG_REFUSED: u8 = 2;
 
@@ -76,6 +78,15 @@ pub enum SyncRequest {
     /// that is not yet known as a member: a new member's own certificate reaches the
     /// federation this way.
     Membership,
+    /// "Send me the latest addresses record of every member you hold, of origins whose
+    /// key bytes are above `after`, in key order." Answered with [`SyncResponse::Records`]
+    /// of at most [`MAX_FETCH_RECORDS`] [`ADDRESSES`](crate::RecordKind::ADDRESSES)
+    /// records, to members only; a full answer means ask again after its last origin.
+    /// `after` of all zeros asks from the start.
+    Addresses {
+        /// The last origin key (raw bytes) of the previous page.
+        after: [u8; PUBLIC_KEY_BYTES],
+    },
 }
 
 impl SyncRequest {
@@ -92,6 +103,7 @@ impl SyncRequest {
                 limit,
             } => enc.u8(TAG_FETCH).public_key(origin).u64(*after).u32(*limit),
             Self::Membership => enc.u8(TAG_MEMBERSHIP),
+            Self::Addresses { after } => enc.u8(TAG_ADDRESSES).array(after),
         }
         .finish()
     }
@@ -117,6 +129,9 @@ impl SyncRequest {
                 }
             }
             TAG_MEMBERSHIP => Self::Membership,
+            TAG_ADDRESSES => Self::Addresses {
+                after: dec.array()?,
+            },
             _ => return Err(DecodeError::InvalidValue("unknown sync request tag")),
         };
         dec.finish()?;
@@ -234,6 +249,8 @@ mod tests {
     fn layouts() {
         assert_eq!(SyncRequest::Heads.encode(), [1, 0]);
         assert_eq!(SyncRequest::Membership.encode(), [1, 2]);
+        let addresses = SyncRequest::Addresses { after: [7; 32] }.encode();
+        assert_eq!((addresses.len(), &addresses[..3]), (34, &[1, 3, 7][..]));
         let fetch = SyncRequest::Fetch {
             origin: key(1),
             after: 7,
@@ -385,6 +402,7 @@ mod tests {
         prop_oneof![
             Just(SyncRequest::Heads),
             Just(SyncRequest::Membership),
+            any::<[u8; PUBLIC_KEY_BYTES]>().prop_map(|after| SyncRequest::Addresses { after }),
             (any_key(), any::<u64>(), 1..=MAX_FETCH_RECORDS).prop_map(|(origin, after, limit)| {
                 SyncRequest::Fetch {
                     origin,

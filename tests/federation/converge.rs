@@ -150,3 +150,49 @@ async fn a_new_member_catches_up_a_long_feed_in_batches() {
     })
     .await;
 }
+
+/// Churn: 20 members join through one bootstrap, which then leaves for good; half of them
+/// restart in turn (on new ports, with no bootstrap at all). Every node ends connected to
+/// other members and holds every feed, the bootstrap's included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_members_survive_their_bootstrap_leaving_and_restarts_in_turn() {
+    let steward = Steward::new();
+    let boot = Member::start(&steward, "Bootstrap, AL", vec![]).await;
+    let mut members = Vec::new();
+    for i in 0..20 {
+        members.push(Member::start(&steward, &format!("Member {i}, TX"), vec![boot.addr()]).await);
+    }
+    let mut published = vec![(boot.key.public(), boot.publish(2).await)];
+    for m in &members {
+        published.push((m.key.public(), m.publish(2).await));
+    }
+    let connected = |m: &Member| m.status().peers.iter().any(|p| p["member"] == true);
+    {
+        let mut all: Vec<&Member> = members.iter().collect();
+        all.push(&boot);
+        wait_for(Duration::from_secs(120), || converged(&all, &published)).await;
+    }
+    boot.stop().await;
+    for i in (0..members.len()).step_by(2) {
+        let m = members.remove(i);
+        let name = m.name.clone();
+        let (key, dir, tmp) = m.stop().await;
+        let back = Member::open(&steward, &name, key, dir, tmp, vec![]).await;
+        let last = back.publish(1).await;
+        published.retain(|(origin, _)| *origin != back.key.public());
+        published.push((back.key.public(), last));
+        members.insert(i, back);
+    }
+    let all: Vec<&Member> = members.iter().collect();
+    wait_for(Duration::from_secs(180), || {
+        all.iter().all(|m| connected(m)) && converged(&all, &published)
+    })
+    .await;
+    for m in &members {
+        assert!(
+            m.status().addresses_known >= 20,
+            "{} knows the members",
+            m.name
+        );
+    }
+}

@@ -10,3 +10,4 @@ mod defences;
 mod leak;
 mod metrics;
 mod profiles;
+mod stalled;

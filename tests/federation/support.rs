@@ -72,6 +72,8 @@ pub(crate) fn config(steward: &Steward, bootstrap: Vec<libp2p::Multiaddr>) -> Fe
     c.bootstrap = bootstrap;
     c.sync_interval = Duration::from_millis(400);
     c.heartbeat = Duration::from_millis(200);
+    // Members are confirmed within milliseconds here; a stalled peer is dropped sooner.
+    c.admission_deadline = Duration::from_secs(5);
     c
 }
 

@@ -403,6 +403,32 @@ struct Queued {
 const FLUSH_PER_PEER: usize = 64;
 
 /// The first `limit` messages queued for `to`, oldest first.
+/// The nodes the outbox holds messages for: one read per recipient (each read skips past
+/// the recipient's messages), so a long outbox for one node costs no more than a short one.
+pub(super) fn recipients(store: &Store) -> Result<Vec<PublicKey>, StoreError> {
+    let mut out = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    while let Some((name, _)) = store
+        .blob_range(Table::DirectOutbox, &[], after.as_deref(), 1)?
+        .pop()
+    {
+        let Some(key) = name
+            .get(..PUBLIC_KEY_BYTES)
+            .and_then(|b| <[u8; PUBLIC_KEY_BYTES]>::try_from(b).ok())
+        else {
+            return Err(unsendable("an outbox entry is damaged".into()));
+        };
+        if let Ok(k) = PublicKey::from_bytes(key) {
+            out.push(k);
+        }
+        // Past every message for this recipient: its key, then more than any sequence.
+        let mut next = key.to_vec();
+        next.extend_from_slice(&[0xff; 9]);
+        after = Some(next);
+    }
+    Ok(out)
+}
+
 fn queued(store: &Store, to: &PublicKey, limit: usize) -> Result<Vec<Queued>, StoreError> {
     let mut out = Vec::new();
     for (name, value) in store.blob_range(Table::DirectOutbox, to.as_bytes(), None, limit)? {
@@ -789,8 +815,9 @@ pub(super) enum Command {
 /// The direct protocol's part of the swarm task: what is in flight.
 pub(super) struct Driver {
     shared: Arc<DirectShared>,
-    /// Outbox names of messages sent and not yet answered, by request.
-    pending: HashMap<OutboundRequestId, Vec<u8>>,
+    /// Outbox names of messages sent and not yet answered, by request, with the id of the
+    /// introduction request a message is (its acknowledgement marks it delivered).
+    pending: HashMap<OutboundRequestId, (Vec<u8>, Option<RequestId>)>,
     in_flight: HashSet<Vec<u8>>,
     /// Raw sends waiting for their reply.
     raw: HashMap<OutboundRequestId, tokio::sync::oneshot::Sender<Option<DirectReply>>>,
@@ -865,9 +892,13 @@ impl Driver {
                     continue;
                 }
             };
+            let request = match DirectMessage::decode(record.kind(), record.payload()) {
+                Ok(DirectMessage::Request(r)) => Some(r.id),
+                _ => None,
+            };
             let id = behaviour.send_request(&peer, record.encode());
             self.in_flight.insert(q.name.clone());
-            self.pending.insert(id, q.name);
+            self.pending.insert(id, (q.name, request));
         }
     }
 
@@ -917,7 +948,7 @@ impl Driver {
                         let _ = reply.send(Some(response));
                         return;
                     }
-                    let Some(name) = self.pending.remove(&request_id) else {
+                    let Some((name, request)) = self.pending.remove(&request_id) else {
                         return;
                     };
                     let done = match &response {
@@ -940,9 +971,13 @@ impl Driver {
                     tokio::spawn(async move {
                         let deleted = {
                             let name = name.clone();
+                            let delivered = matches!(response, DirectReply::Ack);
                             store
                                 .commit(move |tx| {
                                     tx.blob_delete(Table::DirectOutbox, &name);
+                                    if let (Some(id), true) = (request, delivered) {
+                                        model::stage_delivered(tx, &id, Utc::now())?;
+                                    }
                                     Ok::<_, StoreError>(())
                                 })
                                 .await
@@ -962,7 +997,7 @@ impl Driver {
                 if let Some(reply) = self.raw.remove(&request_id) {
                     let _ = reply.send(None);
                 }
-                if let Some(name) = self.pending.remove(&request_id) {
+                if let Some((name, _)) = self.pending.remove(&request_id) {
                     self.in_flight.remove(&name);
                 }
             }

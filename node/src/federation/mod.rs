@@ -5,6 +5,7 @@
 
 mod codec;
 pub mod direct;
+mod discovery;
 pub mod feed;
 mod network;
 
@@ -13,5 +14,6 @@ pub use feed::{heads, membership_records};
 pub use feed::{fetch, keep_membership};
 pub use network::{
     now_ms, peer_id_of, verify_parallel, Federation, FederationConfig, FederationError, FeedView,
-    MemberView, OnStored, Status, StoredListener, BAN, MAX_INVALID,
+    MemberView, OnStored, Status, StoredListener, ADMISSION_DEADLINE, BAN, INVALID_WINDOW,
+    MAX_INVALID,
 };

@@ -32,26 +32,51 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use libp2p::core::transport::ListenerId;
+use libp2p::core::ConnectedPoint;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId};
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, identity, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
+use libp2p::{
+    autonat, dcutr, identify, identity, noise, ping, relay, tcp, yamux, Multiaddr, PeerId,
+    StreamProtocol,
+};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
 use techhire_protocol::{
     gossip_topics, is_region_topic, region_topic, rules, scoped_regions, verify_batch,
-    MemberStatus, Membership, NodeKeypair, PublicKey, RecordKind, Rejection, SignedRecord,
-    SyncRequest, SyncResponse, GOSSIP_TOPIC, MAX_FETCH_RECORDS, MAX_RECORD_BYTES, SYNC_PROTOCOL,
+    MemberAddresses, MemberStatus, Membership, NodeKeypair, PublicKey, RecordKind, Rejection,
+    SignedRecord, SyncRequest, SyncResponse, GOSSIP_TOPIC, MAX_FETCH_RECORDS, MAX_RECORD_BYTES,
+    PUBLIC_KEY_BYTES, SYNC_PROTOCOL,
 };
 
 use super::codec::SyncCodec;
 use super::direct;
+use super::discovery::{self, Backoff, Known};
 use super::feed::{self, FetchSkips, Offered, VisibleHead};
 use crate::store::{Store, StoreError};
 
-/// Invalid records a peer may send before it is disconnected.
+/// Invalid records a peer may send within [`INVALID_WINDOW`] before it is disconnected.
 pub const MAX_INVALID: u32 = 20;
+/// How long a peer's invalid records count against it: a count older than this starts
+/// again from zero, so a member that sent a few bad records once is not banned for them
+/// a week later.
+pub const INVALID_WINDOW: Duration = Duration::from_secs(600);
+/// How long a new connection may go without the peer being confirmed as a member (its
+/// membership answer admitted and checked) before it is closed and counted as `stalled`:
+/// a peer that never answers the membership question, or does not speak the sync
+/// protocol, is not kept connected.
+pub const ADMISSION_DEADLINE: Duration = Duration::from_secs(30);
+/// Relay reservations a node behind a NAT keeps on reachable members.
+const RELAYS: usize = 2;
+/// gossipsub's largest frame: twice the largest record, so that a record over the record
+/// limit (but under this) is read, counted as `oversized` and refused on its own, instead
+/// of breaking the sender's gossip stream (gossipsub gives up on a connection whose
+/// stream broke five times).
+const MAX_GOSSIP_FRAME: usize = 2 * MAX_RECORD_BYTES;
 /// How long a penalised peer is refused.
 pub const BAN: Duration = Duration::from_secs(600);
 /// Sync requests answered at once (each on a blocking thread, off the swarm task); the
@@ -91,6 +116,14 @@ pub struct FederationConfig {
     pub on_stored: Option<OnStored>,
     /// How long an introduction request to another node waits for an answer.
     pub intro_timeout: Duration,
+    /// Member connections to keep open at least ([`discovery`]).
+    pub min_member_connections: usize,
+    /// Whether other members can dial this node: `None` lets AutoNAT find out.
+    pub reachability: Option<bool>,
+    /// Addresses to advertise besides the listen addresses.
+    pub advertise: Vec<Multiaddr>,
+    /// How long a connection may stay unconfirmed ([`ADMISSION_DEADLINE`]).
+    pub admission_deadline: Duration,
 }
 
 /// A listener for records stored in the feeds: how the search index learns of shared
@@ -118,6 +151,10 @@ impl FederationConfig {
             heartbeat: Duration::from_millis(500),
             on_stored: None,
             intro_timeout: direct::DEFAULT_INTRO_TIMEOUT,
+            min_member_connections: 8,
+            reachability: None,
+            advertise: Vec::new(),
+            admission_deadline: ADMISSION_DEADLINE,
         }
     }
 }
@@ -162,6 +199,12 @@ struct Shared {
     answering: Arc<tokio::sync::Semaphore>,
     /// Sync requests being answered or waiting for a permit ([`ANSWER_QUEUE`]).
     queued_answers: std::sync::atomic::AtomicUsize,
+    /// The latest addresses record of every member ([`discovery`]).
+    book: RwLock<HashMap<PublicKey, Known>>,
+    /// Peers disconnected for not being confirmed in time, or not speaking sync.
+    stalled: AtomicU64,
+    /// What AutoNAT (or the configuration) says of this node: `Some(true)` reachable.
+    reachable: RwLock<Option<bool>>,
 }
 
 /// What sync answers remember between requests (see [`feed::visible_head`] and
@@ -191,6 +234,11 @@ struct PeerInfo {
     key: Option<String>,
     address: String,
     member: bool,
+    /// Whether a connection that does not go through a relay is open to it.
+    direct: bool,
+    /// When its first connection of this stay opened ([`ADMISSION_DEADLINE`]).
+    #[serde(skip)]
+    since: Instant,
 }
 
 enum Command {
@@ -226,6 +274,11 @@ enum Command {
     Shutdown(tokio::sync::oneshot::Sender<()>),
     /// For the direct protocol (`direct.rs`).
     Direct(direct::Command),
+    /// Ask a member for the next page of address records.
+    AskAddresses {
+        peer: PeerId,
+        after: [u8; PUBLIC_KEY_BYTES],
+    },
 }
 
 #[derive(NetworkBehaviour)]
@@ -235,6 +288,12 @@ struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     direct: request_response::Behaviour<direct::DirectCodec>,
+    /// Serves relay reservations to members behind a NAT.
+    relay: relay::Behaviour,
+    relay_client: relay::client::Behaviour,
+    /// Upgrades relayed connections to direct ones (hole punching).
+    dcutr: dcutr::Behaviour,
+    autonat: autonat::Behaviour,
 }
 
 /// What the operator sees of the federation (`GET /api/v1/federation/status`).
@@ -250,6 +309,13 @@ pub struct Status {
     pub rejected: BTreeMap<&'static str, u64>,
     /// Direct messages (introductions): accepted, rejected by reason, waiting to go.
     pub direct: direct::DirectStatus,
+    /// Members whose addresses this node holds (its own included).
+    pub addresses_known: usize,
+    /// Whether other members can dial this node (`null` while not known).
+    pub reachable: Option<bool>,
+    /// Peers disconnected because they were not confirmed as members within
+    /// [`ADMISSION_DEADLINE`] or did not speak the sync protocol.
+    pub stalled_peers: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -327,6 +393,7 @@ impl Federation {
             // Records in the store were checked when they were stored.
             let _ = membership.admit(&record);
         }
+        let store_for_book = store.clone();
         let direct = Arc::new(direct::DirectShared::new(
             store.clone(),
             keypair.clone(),
@@ -347,6 +414,9 @@ impl Federation {
             scans: Mutex::new(Scans::default()),
             answering: Arc::new(tokio::sync::Semaphore::new(ANSWERING)),
             queued_answers: std::sync::atomic::AtomicUsize::new(0),
+            book: RwLock::new(discovery::load(&store_for_book)?),
+            stalled: AtomicU64::new(0),
+            reachable: RwLock::new(config.reachability),
         });
         let mut swarm = build_swarm(&shared.keypair, &config)?;
         for addr in &config.listen {
@@ -391,6 +461,10 @@ impl Federation {
             config,
             region_topic: None,
             direct: direct::Driver::new(direct),
+            backoff: Backoff::default(),
+            advertised: None,
+            relays: HashMap::new(),
+            connections: HashMap::new(),
         };
         tokio::spawn(node.run(rx));
         Ok(federation)
@@ -499,7 +573,11 @@ impl Federation {
         Ok(Status {
             node_key: s.own.to_string(),
             listening: self.listen_addrs().iter().map(|a| a.to_string()).collect(),
-            stewards: membership.stewards().iter().map(|k| k.to_string()).collect(),
+            stewards: membership
+                .stewards()
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
             members: membership
                 .members()
                 .into_iter()
@@ -516,7 +594,8 @@ impl Federation {
                 .iter()
                 .map(|(id, p)| {
                     serde_json::json!({
-                        "peer_id": id.to_string(), "key": p.key, "address": p.address, "member": p.member
+                        "peer_id": id.to_string(), "key": p.key, "address": p.address,
+                        "member": p.member, "direct": p.direct
                     })
                 })
                 .collect(),
@@ -528,6 +607,9 @@ impl Federation {
                 .map(|(r, n)| (r.as_str(), n.load(Ordering::Relaxed)))
                 .collect(),
             direct: s.direct.status()?,
+            addresses_known: read(&s.book).len(),
+            reachable: *read(&s.reachable),
+            stalled_peers: s.stalled.load(Ordering::Relaxed),
         })
     }
 
@@ -583,7 +665,9 @@ fn build_swarm(
             yamux::Config::default,
         )
         .map_err(|e| net(&e))?
-        .with_behaviour(|key| {
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| net(&e))?
+        .with_behaviour(|key, relay_client| {
             let gossip = gossipsub::ConfigBuilder::default()
                 .heartbeat_interval(heartbeat)
                 .heartbeat_initial_delay(Duration::from_millis(100))
@@ -593,7 +677,7 @@ fn build_swarm(
                 .validate_messages()
                 // Origin and sequence are in the bytes, so equal bytes are one record.
                 .message_id_fn(message_id)
-                .max_transmit_size(MAX_RECORD_BYTES + 1024)
+                .max_transmit_size(MAX_GOSSIP_FRAME)
                 .build()
                 .map_err(|e| e.to_string())?;
             let mut gossipsub =
@@ -614,12 +698,17 @@ fn build_swarm(
             );
             let identify =
                 identify::Behaviour::new(identify::Config::new("/techhire/1".into(), key.public()));
+            let me = key.public().to_peer_id();
             Ok(Behaviour {
                 gossipsub,
                 sync,
                 identify,
                 ping: ping::Behaviour::default(),
                 direct: direct::behaviour(),
+                relay: relay::Behaviour::new(me, relay_config()),
+                relay_client,
+                dcutr: dcutr::Behaviour::new(me),
+                autonat: autonat::Behaviour::new(me, autonat_config()),
             })
         })
         .map_err(|e| net(&e))?
@@ -628,10 +717,44 @@ fn build_swarm(
     Ok(swarm)
 }
 
+/// Relay service for members behind a NAT. Non-members are disconnected within
+/// [`ADMISSION_DEADLINE`] (their reservations with them), so the limits are sized for
+/// members' own traffic: long circuits (sync, gossip and introductions go through them
+/// until a hole punch succeeds), no per-address rate limits (members behind one NAT share
+/// an address).
+fn relay_config() -> relay::Config {
+    relay::Config {
+        max_reservations: 256,
+        max_reservations_per_peer: 4,
+        reservation_duration: Duration::from_secs(3600),
+        reservation_rate_limiters: Vec::new(),
+        max_circuits: 256,
+        max_circuits_per_peer: 16,
+        max_circuit_duration: Duration::from_secs(3600),
+        max_circuit_bytes: 1 << 30,
+        circuit_src_rate_limiters: Vec::new(),
+    }
+}
+
+/// AutoNAT: members ask connected members to dial them back. Private addresses count
+/// (members may share a private network), and probes come sooner than libp2p's defaults
+/// so that a node behind a NAT takes a relay within seconds of joining.
+fn autonat_config() -> autonat::Config {
+    autonat::Config {
+        boot_delay: Duration::from_secs(2),
+        retry_interval: Duration::from_secs(15),
+        refresh_interval: Duration::from_secs(600),
+        throttle_server_period: Duration::from_secs(5),
+        only_global_ips: false,
+        ..autonat::Config::default()
+    }
+}
+
 /// What an outbound request asked, to read its answer.
 enum Asked {
     Membership,
     Heads,
+    Addresses,
     Fetch {
         origin: PublicKey,
         after: u64,
@@ -645,12 +768,22 @@ struct Node {
     shared: Arc<Shared>,
     commands: mpsc::Sender<Command>,
     pending: HashMap<OutboundRequestId, (PeerId, Asked)>,
-    invalid: HashMap<PeerId, u32>,
+    /// Invalid records per peer, and when its count started ([`INVALID_WINDOW`]).
+    invalid: HashMap<PeerId, (u32, Instant)>,
     banned: HashMap<PeerId, Instant>,
     config: FederationConfig,
     /// The region topic this node is subscribed to, from its own certificate.
     region_topic: Option<IdentTopic>,
     direct: direct::Driver,
+    /// When each known member may be dialled again.
+    backoff: Backoff,
+    /// What this node's latest addresses record says.
+    advertised: Option<(Vec<String>, bool)>,
+    /// Relay reservations this node holds (behind a NAT), by relay.
+    relays: HashMap<PeerId, ListenerId>,
+    /// Every open connection: its peer, whether it goes through a relay, and the address
+    /// this node dialled if it did (a relay can be reserved there).
+    connections: HashMap<ConnectionId, (PeerId, bool, Option<Multiaddr>)>,
 }
 
 impl Node {
@@ -722,6 +855,7 @@ impl Node {
 
     fn on_tick(&mut self) {
         self.follow_region();
+        self.drop_stalled();
         let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
         for addr in self.config.bootstrap.clone() {
             let known = addr.iter().find_map(|p| match p {
@@ -748,11 +882,210 @@ impl Node {
             if member && !self.asking(&peer, |a| matches!(a, Asked::Heads)) {
                 self.ask(peer, SyncRequest::Heads, Asked::Heads);
             }
+            if member && !self.asking(&peer, |a| matches!(a, Asked::Addresses)) {
+                self.ask_addresses(peer);
+            }
         }
+        self.advertise();
+        self.dial_members();
+        self.keep_relays();
         self.banned.retain(|_, until| *until > Instant::now());
         let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
         self.direct
             .on_tick(&mut self.swarm.behaviour_mut().direct, &connected);
+    }
+
+    /// Closes connections to peers not confirmed as members within the admission deadline
+    /// (they never answered the membership question, or their answer showed no member).
+    fn drop_stalled(&mut self) {
+        let now = Instant::now();
+        let stalled: Vec<PeerId> = read(&self.shared.peers)
+            .iter()
+            .filter(|(_, p)| {
+                !p.member && now.duration_since(p.since) > self.config.admission_deadline
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in stalled {
+            self.drop_stalled_peer(peer, "not confirmed as a member in time");
+        }
+    }
+
+    fn drop_stalled_peer(&mut self, peer: PeerId, why: &'static str) {
+        tracing::info!(%peer, why, "disconnecting a stalled peer");
+        if write(&self.shared.peers).remove(&peer).is_some() {
+            self.shared.stalled.fetch_add(1, Ordering::Relaxed);
+        }
+        self.hold_back(&peer, true);
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    /// Asks a member for every address record it holds (the first page).
+    fn ask_addresses(&mut self, peer: PeerId) {
+        let after = [0; PUBLIC_KEY_BYTES];
+        self.ask(peer, SyncRequest::Addresses { after }, Asked::Addresses);
+    }
+
+    /// Signs a new addresses record of this node when what it would say changed.
+    fn advertise(&mut self) {
+        let listening = read(&self.shared.listening).clone();
+        let external: Vec<Multiaddr> = self.swarm.external_addresses().cloned().collect();
+        let addresses = discovery::advertised(
+            &self.config.advertise,
+            &external,
+            &listening,
+            peer_id_of(&self.shared.own),
+        );
+        let reachable = read(&self.shared.reachable).unwrap_or(false);
+        let now = (addresses, reachable);
+        if now.0.is_empty() || self.advertised.as_ref() == Some(&now) {
+            return;
+        }
+        let ms = now_ms();
+        let last = read(&self.shared.book)
+            .get(&self.shared.own)
+            .map_or(0, |k| k.seq);
+        let seq = ms.max(last + 1);
+        let payload = MemberAddresses {
+            reachable,
+            addresses: now.0.clone(),
+        };
+        let record = match payload.try_sign(&self.shared.keypair, seq, ms) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot sign this node's addresses");
+                return;
+            }
+        };
+        self.advertised = Some(now);
+        if let Ok(known) = discovery::check(&record, ms) {
+            // In the book at once (the next advertisement counts on its sequence), in the
+            // store by the task.
+            write(&self.shared.book).insert(self.shared.own, known);
+        }
+        tracing::info!(addresses = ?payload.addresses, reachable, "advertising addresses");
+        let store = self.shared.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.commit(move |tx| discovery::keep(tx, &record)).await {
+                tracing::error!(error = %e, "cannot store this node's addresses");
+            }
+        });
+    }
+
+    /// Dials members it knows the addresses of: every member a direct message waits for,
+    /// and others while fewer than `min_member_connections` members are connected; each
+    /// no sooner than its backoff allows.
+    fn dial_members(&mut self) {
+        let now = Instant::now();
+        let waiting: HashSet<PublicKey> = direct::recipients(&self.shared.store)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot read the direct outbox");
+                Vec::new()
+            })
+            .into_iter()
+            .collect();
+        let connected_members = read(&self.shared.peers)
+            .values()
+            .filter(|p| p.member)
+            .count();
+        let mut budget = self
+            .config
+            .min_member_connections
+            .saturating_sub(connected_members);
+        let mut candidates = Vec::new();
+        {
+            let book = read(&self.shared.book);
+            let membership = read(&self.shared.membership);
+            for (key, known) in book.iter() {
+                if *key == self.shared.own || known.addrs.is_empty() {
+                    continue;
+                }
+                if !matches!(
+                    membership.status(key, now_ms()),
+                    MemberStatus::Member { .. }
+                ) {
+                    continue;
+                }
+                let Some(peer) = peer_id_of(key) else {
+                    continue;
+                };
+                if self.swarm.is_connected(&peer)
+                    || self.banned.contains_key(&peer)
+                    || !self.backoff.due(&peer, now)
+                {
+                    continue;
+                }
+                // Direct addresses first: a relayed path is the fallback.
+                let mut addrs = known.addrs.clone();
+                addrs.sort_by_key(discovery::is_relayed);
+                candidates.push((!waiting.contains(key), peer, addrs));
+            }
+        }
+        candidates.sort_by_key(|(later, peer, _)| (*later, *peer));
+        for (later, peer, addrs) in candidates {
+            if later {
+                if budget == 0 {
+                    continue;
+                }
+                budget -= 1;
+            }
+            self.backoff.dialled(peer, now);
+            let opts = DialOpts::peer_id(peer)
+                .addresses(addrs)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(%peer, error = %e, "cannot dial a member");
+            }
+        }
+    }
+
+    /// Behind a NAT: keeps relay reservations on [`RELAYS`] reachable members this node
+    /// dialled directly, so that other members reach it through them.
+    fn keep_relays(&mut self) {
+        if *read(&self.shared.reachable) != Some(false) || self.relays.len() >= RELAYS {
+            return;
+        }
+        let mut chosen: Vec<(PeerId, Multiaddr)> = Vec::new();
+        {
+            let book = read(&self.shared.book);
+            let peers = read(&self.shared.peers);
+            for (peer, _, dialled) in self.connections.values() {
+                let Some(addr) = dialled else { continue };
+                let reachable = peer_key(peer)
+                    .and_then(|k| book.get(&k))
+                    .is_some_and(|k| k.reachable);
+                let member = peers.get(peer).is_some_and(|p| p.member);
+                if reachable
+                    && member
+                    && !self.relays.contains_key(peer)
+                    && !chosen.iter().any(|(p, _)| p == peer)
+                {
+                    chosen.push((*peer, addr.clone()));
+                }
+            }
+        }
+        for (peer, addr) in chosen.into_iter().take(RELAYS - self.relays.len()) {
+            let base = match addr.iter().last() {
+                Some(Protocol::P2p(_)) => addr,
+                _ => addr.with(Protocol::P2p(peer)),
+            };
+            let circuit = base.with(Protocol::P2pCircuit);
+            match self.swarm.listen_on(circuit.clone()) {
+                Ok(id) => {
+                    tracing::info!(relay = %peer, %circuit, "reserving a relay");
+                    self.relays.insert(peer, id);
+                }
+                Err(e) => tracing::warn!(relay = %peer, error = %e, "cannot reserve a relay"),
+            }
+        }
+    }
+
+    /// Whether a connection that does not go through a relay is open to `peer`.
+    fn has_direct(&self, peer: &PeerId) -> bool {
+        self.connections
+            .values()
+            .any(|(p, relayed, _)| p == peer && !relayed)
     }
 
     /// Whether a request of the kind `kind` picks is waiting for `peer`'s answer.
@@ -797,7 +1130,11 @@ impl Node {
                     .report_message_validation_result(&id, &source, acceptance);
             }
             Command::Invalid(peer) => {
-                let n = self.invalid.entry(peer).or_insert(0);
+                let now = Instant::now();
+                let (n, since) = self.invalid.entry(peer).or_insert((0, now));
+                if now.duration_since(*since) > INVALID_WINDOW {
+                    (*n, *since) = (0, now);
+                }
                 *n += 1;
                 if *n > MAX_INVALID {
                     tracing::warn!(%peer, "peer sent too many invalid records: disconnecting");
@@ -861,6 +1198,9 @@ impl Node {
                 self.direct
                     .on_command(command, &mut self.swarm.behaviour_mut().direct, &connected);
             }
+            Command::AskAddresses { peer, after } => {
+                self.ask(peer, SyncRequest::Addresses { after }, Asked::Addresses)
+            }
         }
     }
 
@@ -870,21 +1210,48 @@ impl Node {
                 tracing::info!(%address, "federation listening");
                 write(&self.shared.listening).push(address);
             }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                write(&self.shared.listening).retain(|a| *a != address);
+            }
+            SwarmEvent::ListenerClosed { listener_id, .. } => {
+                self.relays.retain(|_, id| *id != listener_id);
+            }
             SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
+                peer_id,
+                endpoint,
+                connection_id,
+                ..
             } => {
                 if self.banned.contains_key(&peer_id) {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
                 }
+                let relayed = endpoint.is_relayed();
+                let dialled = match &endpoint {
+                    ConnectedPoint::Dialer { address, .. } if !relayed => Some(address.clone()),
+                    _ => None,
+                };
+                self.connections
+                    .insert(connection_id, (peer_id, relayed, dialled));
+                self.backoff.connected(&peer_id);
+                let direct = self.has_direct(&peer_id);
+                let address = endpoint.get_remote_address().to_string();
+                if let Some(p) = write(&self.shared.peers).get_mut(&peer_id) {
+                    // Another connection to a peer already admitted (a hole punch's, say).
+                    p.direct = direct;
+                    p.address = address;
+                    return;
+                }
                 let key = peer_key(&peer_id);
-                let member = key.is_some_and(|k| self.is_member(&k));
                 write(&self.shared.peers).insert(
                     peer_id,
                     PeerInfo {
                         key: key.map(|k| k.to_string()),
-                        address: endpoint.get_remote_address().to_string(),
-                        member,
+                        address,
+                        // Confirmed by `check_peer` once its membership answer is in.
+                        member: false,
+                        direct,
+                        since: Instant::now(),
                     },
                 );
                 // Nothing is gossiped to it until `check_peer` confirms it.
@@ -894,10 +1261,38 @@ impl Node {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
             } => {
-                write(&self.shared.peers).remove(&peer_id);
+                self.connections.remove(&connection_id);
+                if num_established == 0 {
+                    write(&self.shared.peers).remove(&peer_id);
+                } else {
+                    let direct = self.has_direct(&peer_id);
+                    if let Some(p) = write(&self.shared.peers).get_mut(&peer_id) {
+                        p.direct = direct;
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(autonat::Event::StatusChanged {
+                new,
+                ..
+            })) => {
+                tracing::info!(status = ?new, "reachability (AutoNAT)");
+                if self.config.reachability.is_none() {
+                    *write(&self.shared.reachable) = match new {
+                        autonat::NatStatus::Public(_) => Some(true),
+                        autonat::NatStatus::Private => Some(false),
+                        autonat::NatStatus::Unknown => None,
+                    };
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(event)) => {
+                tracing::info!(peer = %event.remote_peer_id, result = ?event.result, "hole punch");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(event)) => {
+                tracing::debug!(?event, "relay client");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
                 peer_id,
@@ -953,20 +1348,24 @@ impl Node {
                 }
             },
             SwarmEvent::Behaviour(BehaviourEvent::Sync(
-                request_response::Event::OutboundFailure { request_id, .. },
+                request_response::Event::OutboundFailure {
+                    request_id,
+                    peer,
+                    error,
+                    ..
+                },
             )) => {
                 self.pending.remove(&request_id);
+                if matches!(
+                    error,
+                    request_response::OutboundFailure::UnsupportedProtocols
+                ) {
+                    self.drop_stalled_peer(peer, "does not speak the sync protocol");
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Direct(event)) => self.direct.on_event(event),
             _ => {}
         }
-    }
-
-    fn is_member(&self, key: &PublicKey) -> bool {
-        matches!(
-            read(&self.shared.membership).status(key, now_ms()),
-            MemberStatus::Member { .. }
-        )
     }
 
     /// Answers a peer's sync request off the swarm task (reading feeds may take a while):
@@ -1020,7 +1419,9 @@ impl Node {
                             .and_then(|()| record.verify().map_err(|_| Rejection::BadSignature))
                         {
                             count(&shared, r);
-                            let _ = commands.send(Command::Invalid(peer)).await;
+                            if r != Rejection::FutureTimestamp {
+                                let _ = commands.send(Command::Invalid(peer)).await;
+                            }
                             continue;
                         }
                         if let Err(r) = ingest_membership(&shared, &record).await {
@@ -1101,6 +1502,16 @@ impl Node {
                     }
                 });
             }
+            (Asked::Addresses, SyncResponse::Records(records)) => {
+                let shared = self.shared.clone();
+                let commands = self.commands.clone();
+                tokio::spawn(async move {
+                    let next = learn_addresses(&shared, &commands, peer, records).await;
+                    if let Some(after) = next {
+                        let _ = commands.send(Command::AskAddresses { peer, after }).await;
+                    }
+                });
+            }
             (_, SyncResponse::Refused(reason)) => {
                 tracing::debug!(%peer, %reason, "sync request refused");
             }
@@ -1140,6 +1551,9 @@ impl Node {
             Some(MemberStatus::Member { .. }) => {
                 self.hold_back(&peer, false);
                 self.ask(peer, SyncRequest::Heads, Asked::Heads);
+                if !self.asking(&peer, |a| matches!(a, Asked::Addresses)) {
+                    self.ask_addresses(peer);
+                }
                 // A member is back: what waits for it in the direct outbox goes now.
                 let _ = self
                     .commands
@@ -1182,6 +1596,9 @@ fn answer(shared: &Shared, peer: &PeerId, request: SyncRequest) -> SyncResponse 
     let result = match request {
         // (Membership was answered above.)
         SyncRequest::Membership | SyncRequest::Heads => visible_heads(shared, region),
+        SyncRequest::Addresses { after } => {
+            discovery::page(store, &after, MAX_FETCH_RECORDS as usize).map(SyncResponse::Records)
+        }
         SyncRequest::Fetch {
             origin,
             after,
@@ -1241,6 +1658,67 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn unreadable(e: StoreError) -> SyncResponse {
     tracing::error!(error = %e, "cannot answer a sync request");
     SyncResponse::Refused("the node could not read its store".into())
+}
+
+/// Checks and keeps the address records a member sent (only those newer than the ones
+/// held are verified); returns where to ask for the next page if the answer was full.
+async fn learn_addresses(
+    shared: &Arc<Shared>,
+    commands: &mpsc::Sender<Command>,
+    peer: PeerId,
+    records: Vec<SignedRecord>,
+) -> Option<[u8; PUBLIC_KEY_BYTES]> {
+    let next = (records.len() >= MAX_FETCH_RECORDS as usize)
+        .then(|| records.last().map(|r| *r.signer().as_bytes()))
+        .flatten();
+    let now = now_ms();
+    let mut fresh = Vec::new();
+    for record in records {
+        let origin = *record.signer();
+        let held = read(&shared.book).get(&origin).map(|k| k.seq);
+        if origin == shared.own || held.is_some_and(|seq| seq >= record.seq()) {
+            continue;
+        }
+        match discovery::check(&record, now) {
+            // Not this node's to judge: the origin's clock may be ahead, or this one behind.
+            Err(r @ Rejection::FutureTimestamp) => count(shared, r),
+            Err(r) => {
+                count(shared, r);
+                let _ = commands.send(Command::Invalid(peer)).await;
+            }
+            // Of a member now only; a peer may still hold records of a revoked member.
+            Ok(known) if region_of(&read(&shared.membership), &origin).is_some() => {
+                fresh.push((record, known));
+            }
+            Ok(_) => {}
+        }
+    }
+    if fresh.is_empty() {
+        return next;
+    }
+    let records: Vec<SignedRecord> = fresh.iter().map(|(r, _)| r.clone()).collect();
+    let kept = shared
+        .store
+        .commit(move |tx| {
+            records
+                .iter()
+                .map(|r| discovery::keep(tx, r))
+                .collect::<Result<Vec<bool>, StoreError>>()
+        })
+        .await;
+    match kept {
+        Ok(kept) => {
+            let mut book = write(&shared.book);
+            for ((record, known), kept) in fresh.into_iter().zip(kept) {
+                if kept {
+                    tracing::debug!(origin = %record.signer(), addrs = ?known.addrs, "learned a member's addresses");
+                    book.insert(*record.signer(), known);
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot store address records"),
+    }
+    next
 }
 
 /// Verifies records on every core: strict ed25519 verification cannot be batched safely
@@ -1359,8 +1837,15 @@ async fn ingest_gossip(
     if record.verify().is_err() {
         return reject(Rejection::BadSignature).await;
     }
-    if let Err(r) = check_envelope(&record, now_ms()) {
-        return reject(r).await;
+    match check_envelope(&record, now_ms()) {
+        Ok(()) => {}
+        // Counted, not penalised: the origin's clock may be ahead, or this node's behind,
+        // and the forwarder relays an honestly signed record (sync brings it later).
+        Err(r @ Rejection::FutureTimestamp) => {
+            count(shared, r);
+            return MessageAcceptance::Ignore;
+        }
+        Err(r) => return reject(r).await,
     }
     if feed::is_membership(record.kind()) {
         return match ingest_membership(shared, &record).await {
@@ -1497,7 +1982,10 @@ async fn ingest_batch(
             }
             Err(r) => {
                 count(shared, r);
-                let _ = commands.send(Command::Invalid(peer)).await;
+                // A record from the future is not the sender's fault (see `ingest_gossip`).
+                if r != Rejection::FutureTimestamp {
+                    let _ = commands.send(Command::Invalid(peer)).await;
+                }
                 // Later records would leave a gap: stop here, the next sync tries again.
                 break;
             }

@@ -132,6 +132,10 @@ struct EmployerView {
     placed: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<DateTime<Utc>>,
+    /// A request to another community: when its node acknowledged it (it is in their
+    /// operator's queue); absent while it is on its way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivered_at: Option<DateTime<Utc>>,
     opening_id: Option<u64>,
     message: String,
     requested_at: DateTime<Utc>,
@@ -219,6 +223,7 @@ fn view(
         refusal: remote.as_ref().and_then(|r| r.refusal.clone()),
         placed: remote.as_ref().and_then(|r| r.placed.clone()),
         expires_at: remote.as_ref().and_then(|r| r.expires_at),
+        delivered_at: remote.as_ref().and_then(|r| r.delivered_at),
         opening_id: data.opening_id,
         message: data.message,
         requested_at: data.requested_at,

@@ -99,6 +99,10 @@ pub struct RemoteIntroduction {
     /// Outgoing: when the request lapses without an answer.
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// Outgoing: when the home node acknowledged the request (it is in its operator's
+    /// queue); `None` while it is on its way.
+    #[serde(default)]
+    pub delivered_at: Option<DateTime<Utc>>,
     /// Outgoing, once accepted: the contact details the candidate chose to share. Personal
     /// data: shown to the employer that asked and to operators only.
     #[serde(default)]
@@ -725,6 +729,7 @@ pub fn stage_outgoing(
                 opening_title: opening.as_ref().map(|o| o.title.clone()),
                 opening_soc: opening.and_then(|o| o.soc),
                 expires_at: Some(new.expires_at),
+                delivered_at: None,
                 contact: None,
                 shared: Vec::new(),
                 refusal: None,
@@ -813,6 +818,7 @@ pub fn stage_incoming(
                 opening_title: request.opening.as_ref().map(|o| o.title.clone()),
                 opening_soc: request.opening.as_ref().and_then(|o| o.soc.clone()),
                 expires_at: None,
+                delivered_at: None,
                 contact: None,
                 shared: Vec::new(),
                 refusal: None,
@@ -997,6 +1003,29 @@ pub fn stage_expiry(tx: &mut WriteTx<'_>, id: u64, now: DateTime<Utc>) -> Result
     record.data.decided_at = Some(now);
     record.updated_at = now;
     tx.put(Table::Introduction, id, &record)?;
+    Ok(true)
+}
+
+/// Notes that the home node acknowledged outgoing request `id`; `true` if this was news.
+pub fn stage_delivered(
+    tx: &mut WriteTx<'_>,
+    id: &RequestId,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(intro) = direct::outgoing(tx, id)? else {
+        return Ok(false);
+    };
+    let Some(mut record) = tx.get::<Record<Introduction>>(Table::Introduction, intro)? else {
+        return Ok(false);
+    };
+    let Some(remote) = record.data.remote.as_mut() else {
+        return Ok(false);
+    };
+    if remote.delivered_at.is_some() {
+        return Ok(false);
+    }
+    remote.delivered_at = Some(now);
+    tx.put(Table::Introduction, intro, &record)?;
     Ok(true)
 }
 

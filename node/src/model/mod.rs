@@ -37,9 +37,10 @@ pub use introduction::{
 };
 // Introductions across the federation (`federation/direct.rs`).
 pub use introduction::{
-    apply_answer, apply_notice, is_incoming, is_outgoing, placed_through, stage_erasure,
-    stage_expiry, stage_incoming, stage_outgoing, stage_placement_notice, Applied, ContactField,
-    Direction, Incoming, NewOutgoing, PlacedThroughError, RemoteIntroduction, SharedContact,
+    apply_answer, apply_notice, is_incoming, is_outgoing, placed_through, stage_delivered,
+    stage_erasure, stage_expiry, stage_incoming, stage_outgoing, stage_placement_notice, Applied,
+    ContactField, Direction, Incoming, NewOutgoing, PlacedThroughError, RemoteIntroduction,
+    SharedContact,
 };
 pub use opening::{Opening, OpeningFilter, OpeningStatus, RemotePolicy, SkillRequirement};
 pub use outreach::{Outreach, OutreachChannel, OutreachFilter};

@@ -102,10 +102,13 @@ pub enum Table {
     /// Introductions that cross the federation, by request id (`federation/direct.rs`):
     /// `DirectIndex | tag | ...` → the local introduction id.
     DirectIndex = 47,
+    /// Members' latest signed address records (`federation/discovery.rs`):
+    /// `MemberAddresses | origin key (32)` → the encoded record.
+    MemberAddresses = 48,
 }
 
 impl Table {
-    const ALL: [Table; 30] = [
+    const ALL: [Table; 31] = [
         Table::Meta,
         Table::Counter,
         Table::Refs,
@@ -136,6 +139,7 @@ impl Table {
         Table::SharingByProfile,
         Table::DirectOutbox,
         Table::DirectIndex,
+        Table::MemberAddresses,
     ];
 
     /// What a record of this table is called, for messages.
@@ -170,6 +174,7 @@ impl Table {
             Table::DirectOutbox => "outgoing direct message",
             Table::Feed => "federation record",
             Table::Membership => "membership record",
+            Table::MemberAddresses => "member address record",
             Table::Sharing => "profile sharing state",
         }
     }

@@ -125,6 +125,15 @@ impl<'a> WriteTx<'a> {
         self.pending.insert(named_key(table, name), None);
     }
 
+    /// The checked bytes under `name` in `table`, as this change would leave them.
+    pub fn blob_get(&self, table: Table, name: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let k = named_key(table, name);
+        match self.raw_get(&k)? {
+            Some(v) => Ok(Some(unseal(&k, &v)?.to_vec())),
+            None => Ok(None),
+        }
+    }
+
     /// Whether `name` is held in `table`, as this change would leave it.
     pub fn blob_exists(&self, table: Table, name: &[u8]) -> Result<bool, StoreError> {
         Ok(self.raw_get(&named_key(table, name))?.is_some())

@@ -54,6 +54,10 @@ struct EmployerIntro {
     #[serde(default)]
     placed: Option<String>,
     #[serde(default)]
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    delivered_at: Option<DateTime<Utc>>,
+    #[serde(default)]
     opening_id: Option<u64>,
     message: String,
     requested_at: DateTime<Utc>,
@@ -81,7 +85,7 @@ pub(crate) struct MyRequest {
     pub(crate) message: String,
     pub(crate) requested: String,
     pub(crate) decided: Option<String>,
-    pub(crate) status: &'static str,
+    pub(crate) status: String,
     pub(crate) tone: &'static str,
     pub(crate) open: bool,
     pub(crate) note: Option<String>,
@@ -138,6 +142,22 @@ async fn my_requests(
         .into_iter()
         .map(|i| {
             let (status, tone) = intro_status(i.status);
+            let mut status = status.to_owned();
+            // A request to another community: say whether it has reached them yet.
+            let remote = i.home_community.is_some();
+            if remote && i.status == IntroductionStatus::Requested {
+                let until = i
+                    .expires_at
+                    .map(|e| format!(" (until {})", date(e)))
+                    .unwrap_or_default();
+                status = match i.delivered_at {
+                    Some(at) => format!(
+                        "Delivered to their community {}; waiting for the candidate{until}",
+                        date(at)
+                    ),
+                    None => format!("Sent; on its way to their community{until}"),
+                };
+            }
             MyRequest {
                 id: i.id,
                 who: i

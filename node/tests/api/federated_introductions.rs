@@ -936,3 +936,117 @@ async fn a_request_waits_for_a_home_node_that_was_down() {
     assert_eq!(seen["status"], "requested");
     back.shutdown().await;
 }
+
+/// The demo's layout: El Paso and Akron each know only Birmingham (their bootstrap), and
+/// have never been told each other's addresses. Returns the steward and the three nodes.
+async fn spokes() -> (NodeKeypair, TestApi, TestApi, TestApi) {
+    let steward = NodeKeypair::generate();
+    let hub = TestApi::joined_with(node(&steward, "Birmingham", "AL")).await;
+    let el_paso = TestApi::joined_with(node(&steward, "El Paso", "TX")).await;
+    let akron = TestApi::joined_with(node(&steward, "Akron", "OH")).await;
+    connect(fed(&el_paso), fed(&hub)).await;
+    connect(fed(&akron), fed(&hub)).await;
+    (steward, hub, el_paso, akron)
+}
+
+/// Whether `a` holds a confirmed member connection to `b`.
+fn linked(a: &TestApi, b: &TestApi) -> bool {
+    let key = fed(b).key().to_string();
+    fed(a)
+        .status()
+        .unwrap()
+        .peers
+        .iter()
+        .any(|p| p["key"].as_str() == Some(key.as_str()) && p["member"] == true)
+}
+
+/// El Paso's employer asks for Akron's candidate; Akron's operator accepts; the contact
+/// reaches El Paso's employer, and only after the acceptance.
+async fn introduce_across_spokes(el_paso: &TestApi, akron: &TestApi, profile: ProfileId) {
+    let opening = el_paso.new_opening(el_paso.employer_id).await;
+    let intro = ask(el_paso, profile, opening).await;
+    let queued = arrived(akron).await;
+    assert_eq!(queued["remote"]["community"], "El Paso");
+    let waiting = check(
+        el_paso
+            .get(&format!("{INTRODUCTIONS}/{intro}"), &el_paso.employer)
+            .await,
+        StatusCode::OK,
+    );
+    assert!(waiting["contact"].is_null(), "before the answer: {waiting}");
+    let home_id = queued["id"].as_u64().unwrap();
+    check(
+        akron
+            .post(
+                &format!("{INTRODUCTIONS}/{home_id}/outcome"),
+                &akron.operator,
+                json!({"outcome": "accepted", "share": ["email"]}),
+            )
+            .await,
+        StatusCode::OK,
+    );
+    let seen = decided(el_paso, intro, &el_paso.employer).await;
+    assert_eq!(seen["status"], "accepted");
+    assert_eq!(seen["contact"]["email"], "ada@example.org");
+    assert!(seen["contact"]["name"].is_null(), "not chosen: {seen}");
+}
+
+#[tokio::test]
+async fn spokes_that_know_only_the_hub_introduce_to_each_other() {
+    let (_steward, _hub, el_paso, akron) = spokes().await;
+    let (_, profile) = shared_candidate(&akron).await;
+    holds_live(&el_paso, profile).await;
+    introduce_across_spokes(&el_paso, &akron, profile).await;
+    // They found each other through the hub's address records and talk directly.
+    assert!(linked(&el_paso, &akron) && linked(&akron, &el_paso));
+    let status = fed(&el_paso).status().unwrap();
+    assert_eq!(status.addresses_known, 3, "every member's addresses");
+}
+
+#[tokio::test]
+async fn an_introduction_between_spokes_survives_the_hub_restarting_mid_way() {
+    let (steward, mut hub, el_paso, akron) = spokes().await;
+    let (_, profile) = shared_candidate(&akron).await;
+    holds_live(&el_paso, profile).await;
+    // The hub goes down before the request is made, and comes back while the request is on
+    // its way.
+    fed(&hub).shutdown().await;
+    let opening = el_paso.new_opening(el_paso.employer_id).await;
+    let intro = ask(&el_paso, profile, opening).await;
+    hub.restart_federation(&steward, vec![]).await;
+    let queued = arrived(&akron).await;
+    let home_id = queued["id"].as_u64().unwrap();
+    check(
+        akron
+            .post(
+                &format!("{INTRODUCTIONS}/{home_id}/outcome"),
+                &akron.operator,
+                json!({"outcome": "accepted", "share": ["email"]}),
+            )
+            .await,
+        StatusCode::OK,
+    );
+    let seen = decided(&el_paso, intro, &el_paso.employer).await;
+    assert_eq!(seen["contact"]["email"], "ada@example.org");
+}
+
+#[tokio::test]
+async fn spokes_that_met_reconnect_after_a_restart_while_the_hub_is_down() {
+    let (steward, hub, mut el_paso, mut akron) = spokes().await;
+    let (_, profile) = shared_candidate(&akron).await;
+    holds_live(&el_paso, profile).await;
+    eventually("the spokes learn each other's addresses", || async {
+        (linked(&el_paso, &akron) && linked(&akron, &el_paso)).then_some(())
+    })
+    .await;
+    // Everyone stops; the spokes come back with no bootstrap at all, the hub never does.
+    fed(&hub).shutdown().await;
+    el_paso.restart_federation(&steward, vec![]).await;
+    akron.restart_federation(&steward, vec![]).await;
+    eventually(
+        "the spokes reconnect from the addresses they kept",
+        || async { (linked(&el_paso, &akron) && linked(&akron, &el_paso)).then_some(()) },
+    )
+    .await;
+    introduce_across_spokes(&el_paso, &akron, profile).await;
+}

@@ -198,6 +198,44 @@ impl TestApi {
         self.index.follow(&self.store, &records);
     }
 
+    /// Stops this node's federation side and starts it again on the same store, key and
+    /// port, as a restart of `techhire run` does (its certificate is in the store already),
+    /// with `bootstrap` to dial; the API then uses the new one.
+    pub(crate) async fn restart_federation(
+        &mut self,
+        steward: &NodeKeypair,
+        bootstrap: Vec<libp2p::Multiaddr>,
+    ) {
+        let mut listen: libp2p::Multiaddr = "/ip4/127.0.0.1/tcp/0".parse().expect("a multiaddr");
+        if let Some(old) = self.federation.take() {
+            if let Some(mut addr) = old.listen_addrs().into_iter().next() {
+                addr.pop(); // its /p2p/ suffix
+                listen = addr;
+            }
+            old.shutdown().await;
+        }
+        let index = Arc::new(CandidateIndex::following(self.keypair.public()));
+        let mut config = FederationConfig::new(vec![listen], vec![steward.public()]);
+        config.sync_interval = std::time::Duration::from_millis(500);
+        config.bootstrap = bootstrap;
+        config.on_stored = Some(index.follower(self.store.clone()));
+        let federation = Federation::start(self.store.clone(), self.keypair.clone(), config)
+            .await
+            .expect("restart the federation");
+        self.router = techhire_node::http::router(
+            techhire_node::server::state_with_index(
+                self.store.clone(),
+                self.keypair.public().to_string(),
+                Arc::new(techhire_node::skills::Taxonomy::builtin().clone()),
+                Some(federation.clone()),
+                index.clone(),
+            )
+            .expect("state"),
+        );
+        self.federation = Some(federation);
+        self.index = index;
+    }
+
     /// Mints another token straight into the store; returns its id and secret.
     pub(crate) async fn mint(&self, role: Role, employer_id: Option<u64>) -> (u64, String) {
         mint(&self.store, role, employer_id).await
