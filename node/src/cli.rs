@@ -75,6 +75,11 @@ pub enum Command {
     Check {
         #[command(flatten)]
         dir: DataDir,
+        /// Rewrite a missing or lowered durable marker (db/techhire.durable) to the last
+        /// commit the database holds, then check. Only if you know why it changed (operator
+        /// guide, "Backups and recovery"): otherwise restore a backup.
+        #[arg(long)]
+        repair_marker: bool,
     },
     /// Federation membership: steward keys, certificates, revocations, joining, status.
     Federation {
@@ -267,8 +272,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{summary}");
             Ok(())
         }
-        Command::Check { dir } => {
+        Command::Check { dir, repair_marker } => {
             init_logging("warn", LogFormat::Text);
+            if repair_marker {
+                let db = dir.data_dir.join(node_dir::DB_DIR);
+                let held = crate::store::Store::repair_marker(&db)
+                    .with_context(|| format!("repairing the marker of {}", db.display()))?;
+                println!("the durable marker now says commit {held}, the last the database holds");
+            }
             let config = node_dir::load_config(&dir.data_dir, None)?;
             let mut opts = config.storage.store_options();
             opts.verify_on_open = true;
@@ -358,6 +369,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         }
         None => node_dir::open_store(dir, &config.storage.store_options())?,
     };
+    node_dir::bind_key(&store, &keypair).await?;
     tracing::info!(
         entries = report.records,
         elapsed_ms = started.elapsed().as_millis() as u64,

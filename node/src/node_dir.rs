@@ -16,6 +16,8 @@ use crate::model::Community;
 use crate::store::{IntegrityReport, Store, StoreError, StoreOptions};
 
 pub const KEY_FILE: &str = "node.key";
+/// The store's record of the node key it belongs to ([`bind_key`]).
+const NODE_KEY_META: &str = "node_key";
 pub const CONFIG_FILE: &str = "config.toml";
 pub const DB_DIR: &str = "db";
 
@@ -148,6 +150,29 @@ pub fn read_key(dir: &Path) -> anyhow::Result<NodeKeypair> {
         }
     }
     NodeKeypair::from_hex(&text).with_context(|| format!("{} is not a node key", path.display()))
+}
+
+/// Checks that `node.key` is the key this store belongs to, and remembers it in a store
+/// that does not know it yet (made before it remembered keys). A key that does not match
+/// (a damaged or swapped `node.key`) would start the node as another member: refused.
+pub async fn bind_key(store: &Store, keypair: &NodeKeypair) -> anyhow::Result<()> {
+    let own = keypair.public().to_string();
+    match store.get_meta::<String>(NODE_KEY_META)? {
+        Some(known) if known == own => Ok(()),
+        Some(known) => bail!(
+            "{KEY_FILE} holds the key {own}, but this node's database belongs to the key \
+             {known}: {KEY_FILE} is damaged or from another node. Restore this node's own \
+             {KEY_FILE} from a backup (a new key would make the node another member of its \
+             federation)"
+        ),
+        None => {
+            store
+                .commit(|tx| tx.put_meta(NODE_KEY_META, &own))
+                .await
+                .context("remembering the node key in the database")?;
+            Ok(())
+        }
+    }
 }
 
 /// The config in force: `--config` if given, else the folder's `config.toml`, else defaults.

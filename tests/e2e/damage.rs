@@ -201,3 +201,47 @@ async fn a_damaged_sled_settings_file_is_refused() {
     flip(&dir.join("db/conf"), 20, 4);
     assert_refused(&dir, "may be damaged");
 }
+
+#[tokio::test]
+async fn a_missing_durable_marker_is_refused_until_the_operator_repairs_it() {
+    let tmp = temp_dir();
+    let dir = stopped_node_with_records(tmp.path(), 0).await;
+    std::fs::remove_file(dir.join("db/techhire.durable")).unwrap();
+    assert_refused(&dir, "durable marker");
+    let repaired = run(&[
+        "check",
+        "--data-dir",
+        path_str(&dir),
+        "--repair-marker",
+    ]);
+    repaired.assert_success();
+    assert!(
+        repaired.stdout.contains("none damaged"),
+        "{}",
+        repaired.describe()
+    );
+    Node::start(&dir).terminate().assert_success();
+}
+
+#[tokio::test]
+async fn a_node_key_that_is_not_this_nodes_is_refused() {
+    let tmp = temp_dir();
+    let dir = stopped_node_with_records(tmp.path(), 0).await;
+    let key_file = dir.join("node.key");
+    let text = std::fs::read_to_string(&key_file).unwrap();
+    // One hex digit changed: still a valid key, but another node's.
+    let mut chars: Vec<char> = text.chars().collect();
+    chars[10] = if chars[10] == 'a' { 'b' } else { 'a' };
+    std::fs::write(&key_file, chars.into_iter().collect::<String>()).unwrap();
+    match Node::spawn(Node::command(&dir)) {
+        Ok(node) => panic!("started with another node's key on {}", node.addr),
+        Err(out) => assert!(
+            out.assert_failure().contains("belongs to the key"),
+            "{}",
+            out.describe()
+        ),
+    }
+    // The right key back: it starts.
+    std::fs::write(&key_file, text).unwrap();
+    Node::start(&dir).terminate().assert_success();
+}

@@ -8,6 +8,7 @@ mod durability;
 mod federation;
 mod limits;
 mod metrics;
+mod nat;
 mod profiles;
 mod skills;
 mod support;

@@ -1194,9 +1194,15 @@ impl Node {
                 }
             }
             Command::Direct(command) => {
+                let flush = matches!(command, direct::Command::Flush);
                 let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
                 self.direct
                     .on_command(command, &mut self.swarm.behaviour_mut().direct, &connected);
+                if flush {
+                    // A message for a member that is not connected: dial it now rather
+                    // than at the next tick.
+                    self.dial_members();
+                }
             }
             Command::AskAddresses { peer, after } => {
                 self.ask(peer, SyncRequest::Addresses { after }, Asked::Addresses)

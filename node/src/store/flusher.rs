@@ -50,14 +50,14 @@ impl Marker {
         }
     }
 
-    /// The recorded commit number; 0 if there is none yet (a new store).
-    pub(super) fn read(&self) -> Result<u64, StoreError> {
+    /// The recorded commit number; `None` if there is no marker file.
+    pub(super) fn read(&self) -> Result<Option<u64>, StoreError> {
         let mut bytes = Vec::new();
         match File::open(&self.path) {
             Ok(mut f) => f
                 .read_to_end(&mut bytes)
                 .map_err(|e| self.damaged(e.to_string()))?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.damaged(e.to_string())),
         };
         let (Some(seq), Some(crc)) = (bytes.get(..8), bytes.get(8..12)) else {
@@ -68,7 +68,22 @@ impl Marker {
         }
         let mut n = [0u8; 8];
         n.copy_from_slice(seq);
-        Ok(u64::from_be_bytes(n))
+        Ok(Some(u64::from_be_bytes(n)))
+    }
+
+    /// The error for a marker that is missing or went back (`problem`), given what the
+    /// store shows it said before (`seen`).
+    pub(super) fn refused(&self, problem: &'static str, seen: u64) -> StoreError {
+        StoreError::Marker {
+            marker: self.path.display().to_string(),
+            problem,
+            seen,
+        }
+    }
+
+    /// Writes `seq` as the marker's value and syncs it (`techhire check --repair-marker`).
+    pub(super) fn rewrite(&self, seq: u64) -> io::Result<()> {
+        Marker::write(&self.open_for_writes()?, seq)
     }
 
     /// Opens (creating) the marker for rewriting in place.
@@ -100,17 +115,19 @@ impl Marker {
 
 impl Flusher {
     /// `applied` is the highest commit number applied to the tree so far.
+    /// `durable` is raised to every value written to the marker.
     pub(super) fn spawn(
         db: sled::Db,
         db_dir: &Path,
         applied: Arc<AtomicU64>,
+        durable: Arc<AtomicU64>,
     ) -> Result<Flusher, StoreError> {
         let (queue, rx) = mpsc::channel::<Waiter>();
         let marker = Marker::new(db_dir);
         let log_path = db_dir.join("db");
         let thread = std::thread::Builder::new()
             .name("store-flusher".into())
-            .spawn(move || run(db, &log_path, marker, applied, rx))
+            .spawn(move || run(db, &log_path, marker, applied, durable, rx))
             .map_err(|e| StoreError::Flush(format!("cannot start the flusher thread: {e}")))?;
         Ok(Flusher {
             queue: Some(queue),
@@ -150,9 +167,10 @@ fn run(
     log_path: &Path,
     marker: Marker,
     applied: Arc<AtomicU64>,
+    durable: Arc<AtomicU64>,
     rx: mpsc::Receiver<Waiter>,
 ) {
-    let mut recorded = marker.read().unwrap_or(0);
+    let mut recorded = durable.load(Ordering::Acquire);
     // Opened lazily, then kept: the flush path should not pay for opening files.
     let mut files: Option<(File, File)> = None;
     // After a failed sync the kernel may have dropped the dirty pages, and a later sync can
@@ -177,7 +195,10 @@ fn run(
             ),
         };
         match &result {
-            Ok(()) => recorded = recorded.max(target),
+            Ok(()) => {
+                recorded = recorded.max(target);
+                durable.store(recorded, Ordering::Release);
+            }
             Err(e) if failed.is_none() => {
                 tracing::error!(error = %e, "store flush failed: no write will be acknowledged until the node restarts");
                 failed = Some(e.clone());

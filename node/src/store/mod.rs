@@ -25,6 +25,9 @@ pub use tx::WriteTx;
 
 /// Meta key of the commit number carried by every batch.
 const COMMIT_SEQ: &str = "commit_seq";
+/// The durable marker's value when a batch was staged, written with the batch: the marker
+/// may never say less than this, and a store that has one must have its marker.
+const MARKER_SEEN: &str = "marker_seen";
 
 /// Current on-disk layout version, kept under the meta key `schema_version`.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -48,6 +51,14 @@ pub enum StoreError {
     FlusherGone,
     #[error("the store holds commits up to {held}, but commits up to {acknowledged} were acknowledged as durable: acknowledged writes are missing")]
     Lost { acknowledged: u64, held: u64 },
+    /// The durable marker is gone, or says less than the store itself shows it said before:
+    /// the check for lost acknowledged writes cannot be trusted.
+    #[error("the durable marker {marker} is {problem} (the store shows it recorded commit {seen} before): acknowledged writes could be missing unnoticed. Restore the data folder from a backup, or, if you know why the marker changed and the store is complete, run `techhire check --repair-marker`")]
+    Marker {
+        marker: String,
+        problem: &'static str,
+        seen: u64,
+    },
 }
 
 /// The key prefix of each kind of record. The byte values are part of the on-disk format:
@@ -188,6 +199,30 @@ impl Table {
     fn is_key_only(self) -> bool {
         self == Table::Refs
     }
+}
+
+/// Removes sled's unfinished snapshots (`snap.<lsn>.generating`) from `path` before it is
+/// opened: a start on a full disk can leave an empty one, which sled then takes for a
+/// damaged snapshot on every later open although its log is intact. A `.generating` file
+/// is never read as truth (sled renames it when the snapshot is complete), so removing it
+/// only makes sled recover from its log, as it would have.
+fn remove_unfinished_snapshots(path: &Path) -> Result<(), StoreError> {
+    let entries = match std::fs::read_dir(path) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::Flush(format!("reading {}: {e}", path.display()))),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            tracing::warn!(file = %entry.path().display(), "removing an unfinished sled snapshot (left by a start on a full disk, say)");
+            std::fs::remove_file(entry.path()).map_err(|e| {
+                StoreError::Flush(format!("removing {}: {e}", entry.path().display()))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// `table | id (u64 BE)`: big-endian so that key order is id order, which paging relies on.
@@ -337,6 +372,8 @@ struct Inner {
     write_lock: Mutex<()>,
     /// The commit number of the last batch applied (see [`Store::apply`]).
     applied: Arc<AtomicU64>,
+    /// What the durable marker says now (the flusher raises it).
+    durable: Arc<AtomicU64>,
     flusher: flusher::Flusher,
 }
 
@@ -344,6 +381,7 @@ impl Store {
     /// Opens (or creates) the sled database in `path`. Does not check its contents: see
     /// [`Store::open_verified`] for what a serving node uses.
     pub fn open(path: &Path, opts: &StoreOptions) -> Result<Store, StoreError> {
+        remove_unfinished_snapshots(path)?;
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(opts.cache_capacity)
@@ -358,20 +396,55 @@ impl Store {
             Some(v) => decode_value::<u64>(COMMIT_SEQ.as_bytes(), &v)?,
             None => 0,
         };
-        let acknowledged = flusher::Marker::new(path).read()?;
+        let seen = match db.get(named_key(Table::Meta, MARKER_SEEN.as_bytes()))? {
+            Some(v) => decode_value::<u64>(MARKER_SEEN.as_bytes(), &v)?,
+            None => 0,
+        };
+        let marker = flusher::Marker::new(path);
+        let acknowledged = match marker.read()? {
+            Some(n) if n < seen => return Err(marker.refused("lower than before", seen)),
+            Some(n) => n,
+            None if seen > 0 => return Err(marker.refused("missing", seen)),
+            None => 0,
+        };
         if acknowledged > held {
             return Err(StoreError::Lost { acknowledged, held });
         }
         let applied = Arc::new(AtomicU64::new(held));
-        let flusher = flusher::Flusher::spawn(db.clone(), path, applied.clone())?;
+        let durable = Arc::new(AtomicU64::new(acknowledged));
+        let flusher =
+            flusher::Flusher::spawn(db.clone(), path, applied.clone(), durable.clone())?;
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
                 write_lock: Mutex::new(()),
                 applied,
+                durable,
                 flusher,
             }),
         })
+    }
+
+    /// Rewrites the durable marker of the stopped store in `path` to the last commit the
+    /// store holds (`techhire check --repair-marker`): for an operator who knows why the
+    /// marker went missing or back, e.g. a copy made without it. Returns that commit.
+    pub fn repair_marker(path: &Path) -> Result<u64, StoreError> {
+        remove_unfinished_snapshots(path)?;
+        let db = sled::Config::new().path(path).open()?;
+        let held = match db.get(named_key(Table::Meta, COMMIT_SEQ.as_bytes()))? {
+            Some(v) => decode_value::<u64>(COMMIT_SEQ.as_bytes(), &v)?,
+            None => 0,
+        };
+        // The marker may not say less than the store saw: raise what it saw to match.
+        db.insert(
+            named_key(Table::Meta, MARKER_SEEN.as_bytes()),
+            encode_value(&held)?,
+        )?;
+        db.flush()?;
+        flusher::Marker::new(path)
+            .rewrite(held)
+            .map_err(|e| StoreError::Flush(e.to_string()))?;
+        Ok(held)
     }
 
     /// Opens the store and refuses it unless the schema matches and every record's
@@ -476,6 +549,7 @@ impl Store {
         }
         let seq = self.inner.applied.load(Ordering::Acquire).saturating_add(1);
         tx.put_meta(COMMIT_SEQ, &seq)?;
+        tx.put_meta(MARKER_SEEN, &self.inner.durable.load(Ordering::Acquire))?;
         tx.apply()?;
         self.inner.applied.store(seq, Ordering::Release);
         Ok((out, true))
@@ -842,7 +916,7 @@ mod tests {
         }
         // As if sled's recovery had cut off the last commits: the marker is ahead.
         let marker = flusher::Marker::new(&path);
-        assert_eq!(marker.read().expect("marker"), 3);
+        assert_eq!(marker.read().expect("marker"), Some(3));
         let f = std::fs::OpenOptions::new()
             .write(true)
             .open(path.join(flusher::MARKER_FILE))
@@ -856,5 +930,57 @@ mod tests {
             Err(e) => panic!("wrong error: {e}"),
             Ok(_) => panic!("a store missing acknowledged commits was opened"),
         }
+    }
+
+    async fn three_commits(path: &Path) {
+        let store = Store::open(path, &StoreOptions::default()).expect("open");
+        for i in 0..3u64 {
+            store
+                .commit(|tx| tx.put(Table::Outreach, i + 1, &i))
+                .await
+                .expect("commit");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_lowered_marker_is_refused_until_repaired() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        three_commits(&path).await;
+        let marker_file = path.join(flusher::MARKER_FILE);
+        std::fs::remove_file(&marker_file).expect("remove the marker");
+        match Store::open(&path, &StoreOptions::default()) {
+            Err(StoreError::Marker { problem, .. }) => assert_eq!(problem, "missing"),
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a store without its marker was opened"),
+        }
+        assert_eq!(Store::repair_marker(&path).expect("repair"), 3);
+        three_commits(&path).await;
+        // Lowered below what the store saw it say: refused too.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&marker_file)
+            .expect("marker file");
+        flusher::Marker::write(&f, 1).expect("rewrite marker");
+        match Store::open(&path, &StoreOptions::default()) {
+            Err(StoreError::Marker { problem, seen, .. }) => {
+                assert_eq!(problem, "lower than before");
+                assert!(seen > 1, "{seen}");
+            }
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a store with a lowered marker was opened"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unfinished_snapshot_left_by_a_full_disk_is_removed_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        three_commits(&path).await;
+        let unfinished = path.join("snap.00000000000000A0.generating");
+        std::fs::write(&unfinished, b"").expect("an empty unfinished snapshot");
+        let store = Store::open(&path, &StoreOptions::default()).expect("opens");
+        assert!(!unfinished.exists());
+        assert_eq!(store.get::<u64>(Table::Outreach, 3).expect("read"), Some(2));
     }
 }
