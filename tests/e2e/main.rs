@@ -4,6 +4,7 @@
 
 mod cli;
 mod damage;
+mod disk;
 mod durability;
 mod federation;
 mod limits;

@@ -116,7 +116,7 @@ pub struct FederationConfig {
     pub on_stored: Option<OnStored>,
     /// How long an introduction request to another node waits for an answer.
     pub intro_timeout: Duration,
-    /// Member connections to keep open at least ([`discovery`]).
+    /// Member connections to keep open at least (`federation/discovery.rs`).
     pub min_member_connections: usize,
     /// Whether other members can dial this node: `None` lets AutoNAT find out.
     pub reachability: Option<bool>,
@@ -199,7 +199,7 @@ struct Shared {
     answering: Arc<tokio::sync::Semaphore>,
     /// Sync requests being answered or waiting for a permit ([`ANSWER_QUEUE`]).
     queued_answers: std::sync::atomic::AtomicUsize,
-    /// The latest addresses record of every member ([`discovery`]).
+    /// The latest addresses record of every member (`discovery.rs`).
     book: RwLock<HashMap<PublicKey, Known>>,
     /// Peers disconnected for not being confirmed in time, or not speaking sync.
     stalled: AtomicU64,

@@ -21,13 +21,37 @@ pub(super) const SESSION_HOURS: i64 = 12;
 pub(super) async fn healthz(State(state): State<AppState>) -> ApiResult<Response> {
     // A read through the store proves it still answers.
     let community = state.store.get_meta::<Community>("community")?;
+    // Alive either way (liveness: do not restart a node that only needs disk space); the
+    // status says whether it can still save writes.
+    let failure = state.store.write_failure();
     Ok(Json(serde_json::json!({
-        "status": "ok",
+        "status": if failure.is_some() { "degraded" } else { "ok" },
+        "reason": failure.map(|f| format!("writes cannot be saved: {f}")),
         "version": state.info.version,
         "node_key": state.info.node_key,
         "community": community.map(|c| c.name),
     }))
     .into_response())
+}
+
+/// Readiness: 200 while the node can serve reads and save writes, 503 (with why) once it
+/// cannot, so that a load balancer or monitor stops sending it work.
+pub(super) async fn readyz(State(state): State<AppState>) -> Response {
+    let problem = match state.store.get_meta::<Community>("community") {
+        Err(e) => Some(format!("the store cannot be read: {e}")),
+        Ok(_) => state
+            .store
+            .write_failure()
+            .map(|f| format!("writes cannot be saved: {f}")),
+    };
+    match problem {
+        None => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Some(reason) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "not_ready", "reason": reason})),
+        )
+            .into_response(),
+    }
 }
 
 pub(super) async fn whoami(Extension(caller): Extension<Caller>) -> Json<serde_json::Value> {

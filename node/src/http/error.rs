@@ -105,7 +105,30 @@ impl From<FieldError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        ApiError::internal("store error", e)
+        match e {
+            // The write could not be made durable (a full disk, most often): say so, with a
+            // status clients know, rather than a bare 500.
+            StoreError::Flush(_) | StoreError::FlusherGone => {
+                tracing::error!(error = %e, "a write could not be saved");
+                ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "insufficient_storage",
+                    None,
+                    "the node could not save this write to its disk (is the disk full?); it was \
+                     not saved. The operator must free space and restart the node",
+                )
+            }
+            e if e.is_disk_full() => {
+                tracing::error!(error = %e, "the disk is full");
+                ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "insufficient_storage",
+                    None,
+                    "the node's disk is full; the write was not saved",
+                )
+            }
+            e => ApiError::internal("store error", e),
+        }
     }
 }
 

@@ -153,11 +153,12 @@ impl Route {
 
     /// Whether this is a paged list (`GET /api/v1/<collection>` answering `{items, next_after}`).
     pub fn is_list(&self) -> bool {
-        const NOT_LISTS: [&str; 10] = [
+        const NOT_LISTS: [&str; 11] = [
             "/api/v1/skills",
             "/api/v1/skills/unmatched",
             "/api/v1/search/candidates",
             "/healthz",
+            "/readyz",
             "/api/v1/openapi.json",
             "/api/v1/whoami",
             "/api/v1/community",
@@ -188,8 +189,16 @@ pub fn routes() -> Vec<Route> {
             "/healthz",
             Access::Public,
             "node",
-            "Liveness and store check",
+            "Liveness and store check: `degraded` (with why) when writes cannot be saved",
             get(admin::healthz),
+        ),
+        Route::new(
+            Method::GET,
+            "/readyz",
+            Access::Public,
+            "node",
+            "Readiness: 503 while the node cannot read its store or save writes",
+            get(admin::readyz),
         ),
         Route::new(
             Method::GET,

@@ -22,7 +22,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 
 use tokio::sync::oneshot;
 
@@ -34,6 +34,9 @@ pub(super) const MARKER_FILE: &str = "techhire.durable";
 type Waiter = oneshot::Sender<Result<(), String>>;
 
 pub(super) struct Flusher {
+    /// Why flushing failed, once it has: from then on nothing is written or acknowledged
+    /// until the node restarts.
+    pub(super) failure: Arc<OnceLock<String>>,
     queue: Option<mpsc::Sender<Waiter>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -125,11 +128,14 @@ impl Flusher {
         let (queue, rx) = mpsc::channel::<Waiter>();
         let marker = Marker::new(db_dir);
         let log_path = db_dir.join("db");
+        let failure = Arc::new(OnceLock::new());
+        let failed = failure.clone();
         let thread = std::thread::Builder::new()
             .name("store-flusher".into())
-            .spawn(move || run(db, &log_path, marker, applied, durable, rx))
+            .spawn(move || run(db, &log_path, marker, applied, durable, failed, rx))
             .map_err(|e| StoreError::Flush(format!("cannot start the flusher thread: {e}")))?;
         Ok(Flusher {
+            failure,
             queue: Some(queue),
             thread: Some(thread),
         })
@@ -168,6 +174,7 @@ fn run(
     marker: Marker,
     applied: Arc<AtomicU64>,
     durable: Arc<AtomicU64>,
+    failure: Arc<OnceLock<String>>,
     rx: mpsc::Receiver<Waiter>,
 ) {
     let mut recorded = durable.load(Ordering::Acquire);
@@ -202,6 +209,7 @@ fn run(
             Err(e) if failed.is_none() => {
                 tracing::error!(error = %e, "store flush failed: no write will be acknowledged until the node restarts");
                 failed = Some(e.clone());
+                let _ = failure.set(e.clone());
             }
             Err(_) => {}
         }

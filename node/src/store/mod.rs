@@ -61,6 +61,22 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the error is the disk being full (`ENOSPC`, or a quota).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Sled(sled::Error::Io(io)) => {
+                io.kind() == std::io::ErrorKind::StorageFull
+                    || io.kind() == std::io::ErrorKind::QuotaExceeded
+            }
+            StoreError::Flush(reason) => {
+                reason.contains("No space left") || reason.contains("quota exceeded")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The key prefix of each kind of record. The byte values are part of the on-disk format:
 /// never renumber, only append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -518,6 +534,11 @@ impl Store {
         Ok(report)
     }
 
+    /// Why the store cannot write any more (a flush failed, e.g. the disk is full), if so.
+    pub fn write_failure(&self) -> Option<String> {
+        self.inner.flusher.failure.get().cloned()
+    }
+
     /// Stages a change under the write lock and applies it atomically, without waiting for
     /// disk. Used by bulk loaders that call [`Store::flush`] once at the end.
     pub fn apply<R, E>(&self, f: impl FnOnce(&mut WriteTx<'_>) -> Result<R, E>) -> Result<R, E>
@@ -542,6 +563,14 @@ impl Store {
             .write_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // After a failed flush nothing more is applied: a write that could not be made
+        // durable must not be visible to readers either.
+        if let Some(reason) = self.write_failure() {
+            return Err(StoreError::Flush(format!(
+                "an earlier flush failed ({reason}); writes resume after the node restarts"
+            ))
+            .into());
+        }
         let mut tx = WriteTx::new(&self.inner.db);
         let out = f(&mut tx)?;
         if tx.is_empty() {
@@ -550,7 +579,15 @@ impl Store {
         let seq = self.inner.applied.load(Ordering::Acquire).saturating_add(1);
         tx.put_meta(COMMIT_SEQ, &seq)?;
         tx.put_meta(MARKER_SEEN, &self.inner.durable.load(Ordering::Acquire))?;
-        tx.apply()?;
+        if let Err(e) = tx.apply() {
+            if e.is_disk_full() {
+                // As after a failed flush: sled's log may be cut short here, so nothing is
+                // applied or acknowledged again until the node restarts.
+                tracing::error!(error = %e, "the disk is full: no write is saved until the node restarts");
+                let _ = self.inner.flusher.failure.set(e.to_string());
+            }
+            return Err(e.into());
+        }
         self.inner.applied.store(seq, Ordering::Release);
         Ok((out, true))
     }

@@ -415,6 +415,11 @@ async fn community_read_and_replace() {
     );
     let health = check(api.get("/healthz", NO_TOKEN).await, StatusCode::OK);
     assert_eq!(health["community"], "Test Valley TechHire Coalition");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(
+        check(api.get("/readyz", NO_TOKEN).await, StatusCode::OK)["status"],
+        "ready"
+    );
 }
 
 #[tokio::test]

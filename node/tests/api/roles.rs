@@ -269,6 +269,7 @@ fn designed_access(method: &Method, path: &str) -> Option<Vec<Role>> {
     use Role::{Employer, National, Operator, Reviewer};
     let public = [
         "GET /healthz",
+        "GET /readyz",
         "GET /api/v1/openapi.json",
         "POST /api/v1/auth/login",
         "POST /api/v1/applications",
