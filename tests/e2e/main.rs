@@ -6,6 +6,7 @@ mod cli;
 mod damage;
 mod durability;
 mod federation;
+mod first_run;
 mod limits;
 mod metrics;
 mod profiles;
