@@ -87,7 +87,8 @@ pub enum Command {
         command: MetricsCommand,
     },
     /// A steward and three seeded member communities on loopback, joined into one
-    /// federation; prints each node's URL and an operator token. Ctrl-C stops them all.
+    /// federation; prints the steward's public key and, per node, its web address, an
+    /// operator token and a username and password for each role. Ctrl-C stops them all.
     Demo {
         /// Where the demo's nodes keep their data (reused by the next run).
         #[arg(long, default_value = "techhire-demo")]

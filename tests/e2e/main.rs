@@ -10,5 +10,6 @@ mod first_run;
 mod limits;
 mod metrics;
 mod profiles;
+mod readme;
 mod skills;
 mod support;
