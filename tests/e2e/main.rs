@@ -4,6 +4,7 @@
 
 mod cli;
 mod damage;
+mod demo;
 mod durability;
 mod federation;
 mod first_run;

@@ -158,6 +158,9 @@ pub(super) async fn run(
     // The store must be closed by now; sled's threads let go of its lock shortly after.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
+    // Listening for Ctrl-C (and SIGTERM) before the nodes start: a signal during the
+    // start-up then stops them too, instead of killing this process and orphaning them.
+    let shutdown = crate::server::shutdown_signal()?;
     let exe = std::env::current_exe().context("finding the techhire binary")?;
     let mut children = Vec::new();
     for n in &nodes {
@@ -182,6 +185,10 @@ pub(super) async fn run(
         root.display()
     );
     println!("Steward public key: {}", steward.public());
+    println!(
+        "Web pages: open a node's address and sign in (/sign-in) with a role's username and \
+         password below (new at each start)."
+    );
     for n in &nodes {
         println!(
             "  {:<16} http://127.0.0.1:{}/  operator token: {}",
@@ -213,7 +220,6 @@ pub(super) async fn run(
     }
     announce(&nodes).await;
     println!("Ctrl-C stops them all.");
-    let shutdown = crate::server::shutdown_signal()?;
     shutdown.await;
     for child in &mut children {
         if let Some(pid) = child.id() {
