@@ -289,6 +289,20 @@ async fn the_printed_link_signs_in_once_to_choose_a_password_that_then_signs_in(
     // With a password set, a restart prints the address and no link.
     let stopped = node.terminate();
     assert!(stopped.status.success(), "{}", stopped.describe());
+    // The pages' requests are logged by path, never with the link's secret.
+    assert!(
+        stopped.stderr.contains("/sign-in/first"),
+        "page requests are not logged at all?\n{}",
+        stopped.describe()
+    );
+    for link in [&from_init, &from_run] {
+        let secret = link.rsplit('=').next().unwrap();
+        assert!(
+            !stopped.stderr.contains(secret),
+            "a link's secret is in the log\n{}",
+            stopped.describe()
+        );
+    }
     let node = Node::start(&dir);
     let stdout = node.stdout();
     assert!(stdout.contains("Web interface: "), "{stdout}");

@@ -35,7 +35,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::Role;
 use crate::http::AppState;
@@ -150,15 +150,18 @@ pub fn mount(api: Router, state: AppState) -> Router {
         .route("/national.csv", get(national::national_csv))
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        // Logged like the API's requests: never headers, so the session cookie stays out
-        // of the log.
+        // Logged like the API's requests but by path alone: never headers, so the session
+        // cookie stays out of the log, and never the query, which carries the one-time
+        // sign-in link's secret (`/sign-in/first?token=…`) and what people search for.
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(
-                    DefaultMakeSpan::new()
-                        .level(tracing::Level::INFO)
-                        .include_headers(false),
-                )
+                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                    )
+                })
                 .on_response(
                     DefaultOnResponse::new()
                         .level(tracing::Level::INFO)
