@@ -229,9 +229,6 @@ pub(crate) async fn set_password(
             }
             Ok(res)
         }
-        Err(r) => refused(
-            r.field.as_deref().unwrap_or("password"),
-            r.reason.to_string(),
-        ),
+        Err(r) => refused(r.field.as_deref().unwrap_or("password"), r.reason),
     }
 }
