@@ -15,6 +15,8 @@ use utoipa::ToSchema;
 use crate::model::{FieldError, Record};
 use crate::store::{Store, StoreError, Table, WriteTx};
 
+pub mod first_sign_in;
+
 /// What a caller may do. `Public` callers have no token at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]

@@ -92,7 +92,8 @@ pub enum Command {
         command: MetricsCommand,
     },
     /// A steward and three seeded member communities on loopback, joined into one
-    /// federation; prints each node's URL and an operator token. Ctrl-C stops them all.
+    /// federation; prints the steward's public key and, per node, its web address, an
+    /// operator token and a username and password for each role. Ctrl-C stops them all.
     Demo {
         /// Where the demo's nodes keep their data (reused by the next run).
         #[arg(long, default_value = "techhire-demo")]
@@ -240,7 +241,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &Config::default().storage.store_options(),
             )
             .await?;
-            print_created(&dir.data_dir, &created, None)?;
+            // The address the node will serve once started, from the config just written.
+            let listen = node_dir::load_config(&dir.data_dir, None)?.http.listen;
+            print_created(&dir.data_dir, &created, listen)?;
+            print_web_interface(&created.store, listen, true).await?;
             Ok(())
         }
         Command::Run(args) => run_node(args).await,
@@ -324,25 +328,74 @@ fn warn_if_cache_is_small(store: &crate::store::Store, cache: u64) -> anyhow::Re
     Ok(())
 }
 
-fn print_created(
-    dir: &Path,
-    created: &node_dir::Created,
-    listen: Option<SocketAddr>,
-) -> anyhow::Result<()> {
+fn print_created(dir: &Path, created: &node_dir::Created, addr: SocketAddr) -> anyhow::Result<()> {
+    let base = web_base(addr);
     let mut out = std::io::stdout().lock();
     writeln!(out, "Created a TechHire node in {}", dir.display())?;
     writeln!(out, "Node key: {}", created.node_key)?;
-    if let Some(addr) = listen {
-        writeln!(
-            out,
-            "Admin URL: http://{addr}/api/v1 (API reference: http://{addr}/api/v1/openapi.json)"
-        )?;
-    }
+    writeln!(
+        out,
+        "API: {base}/api/v1 (reference: {base}/api/v1/openapi.json)"
+    )?;
     writeln!(
         out,
         "First operator token (shown only this once; keep it safe):"
     )?;
     writeln!(out, "{}", created.operator_token)?;
+    Ok(())
+}
+
+/// `http://host:port` for a browser on this machine: a node listening on every address
+/// (`0.0.0.0`, `::`) is reached there through loopback, the one address where the pages
+/// allow sign-in over plain HTTP.
+fn web_base(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+        }
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// The line before a one-time sign-in link; tests and scripts read the next line.
+pub const FIRST_SIGN_IN_HEADING: &str = "First sign-in";
+
+/// Prints where the web interface is and, while the first operator account has no
+/// password, a new one-time link that signs in as it (`auth::first_sign_in`).
+async fn print_web_interface(
+    store: &crate::store::Store,
+    addr: SocketAddr,
+    later: bool,
+) -> anyhow::Result<()> {
+    let base = web_base(addr);
+    let link = auth::first_sign_in::create_link(store)
+        .await
+        .context("making a one-time sign-in link")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Web interface: {base}/ (staff sign in at {base}/sign-in)"
+    )?;
+    if let Some(secret) = link {
+        let when = if later {
+            "once the node runs (techhire run)"
+        } else {
+            "in a browser on this machine"
+        };
+        writeln!(
+            out,
+            "{FIRST_SIGN_IN_HEADING}: open this link {when}, within {} minutes, to sign in \
+             as \"{}\" and choose its password (it works once; while the account has no \
+             password, each start prints a new one):",
+            auth::first_sign_in::LINK_MINUTES,
+            auth::first_sign_in::FIRST_ACCOUNT,
+        )?;
+        writeln!(out, "{base}/sign-in/first?token={secret}")?;
+    }
     Ok(())
 }
 
@@ -392,8 +445,9 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.http.listen))?;
     let addr = listener.local_addr()?;
     if let Some(created) = &created {
-        print_created(dir, created, Some(addr))?;
+        print_created(dir, created, addr)?;
     }
+    print_web_interface(&store, addr, false).await?;
     let shutdown = server::shutdown_signal().context("installing signal handlers")?;
     // Tests and scripts read this line to find the port when listening on port 0.
     println!("Listening on http://{addr}");

@@ -9,6 +9,7 @@
 
 mod channels;
 mod driver;
+mod first_run;
 mod introductions;
 mod journey;
 mod security;

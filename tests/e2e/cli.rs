@@ -109,8 +109,10 @@ async fn run_on_a_missing_folder_creates_the_node_and_serves_it() {
     let node = Node::start(&dir);
 
     let stdout = node.stdout();
-    let admin = format!("Admin URL: http://{}/api/v1", node.addr);
-    assert!(stdout.contains(&admin), "expected {admin:?} in\n{stdout}");
+    let web = format!("Web interface: http://{}/ ", node.addr);
+    assert!(stdout.contains(&web), "expected {web:?} in\n{stdout}");
+    let api = format!("API: http://{}/api/v1 ", node.addr);
+    assert!(stdout.contains(&api), "expected {api:?} in\n{stdout}");
     let token = node.first_token();
     assert!(is_token(&token), "{token:?} in\n{stdout}");
     assert!(dir.join("node.key").is_file() && dir.join("db").is_dir());

@@ -4,12 +4,15 @@
 
 mod cli;
 mod damage;
+mod demo;
 mod disk;
 mod durability;
 mod federation;
+mod first_run;
 mod limits;
 mod metrics;
 mod nat;
 mod profiles;
+mod readme;
 mod skills;
 mod support;

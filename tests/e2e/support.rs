@@ -508,3 +508,73 @@ pub(crate) fn candidate(tag: &str) -> Value {
 pub(crate) fn employer(tag: &str) -> Value {
     serde_json::json!({"name": format!("Employer {tag}"), "size_band": "10-49"})
 }
+
+/// A long-running `techhire` command other than `run` (e.g. `demo`), its output captured;
+/// SIGKILLed when dropped if it still runs.
+pub(crate) struct Running {
+    child: Child,
+    stdout: Captured,
+    stderr: Captured,
+}
+
+impl Running {
+    pub(crate) fn spawn(mut cmd: Command) -> Running {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning the techhire binary");
+        let stdout = Captured::read_from(child.stdout.take().expect("piped stdout"));
+        let stderr = Captured::read_from(child.stderr.take().expect("piped stderr"));
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Waits (at most `timeout`) until stdout has a line starting with `prefix`, and
+    /// returns every line so far; panics with the output if it never comes.
+    pub(crate) fn wait_for_line(&self, prefix: &str, timeout: Duration) -> Vec<String> {
+        let found = self.stdout.wait_for(timeout, |lines| {
+            lines
+                .iter()
+                .any(|l| l.starts_with(prefix))
+                .then(|| lines.to_vec())
+        });
+        found.unwrap_or_else(|closed| {
+            panic!(
+                "no line starting with {prefix:?} ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                if closed { "stdout closed" } else { "timed out" },
+                self.stdout.text(),
+                self.stderr.text()
+            )
+        })
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit.
+    pub(crate) fn terminate(mut self) -> Finished {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("running kill(1)");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        let status = wait_with_timeout(&mut self.child, PROCESS_TIMEOUT);
+        Finished {
+            status,
+            stdout: self.stdout.text_at_end(PROCESS_TIMEOUT),
+            stderr: self.stderr.text_at_end(PROCESS_TIMEOUT),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -31,6 +31,17 @@ struct DemoNode {
     token: String,
     /// A national staff token (first node only).
     national: Option<String>,
+    /// A password account per role, to sign in to the web interface with.
+    accounts: Vec<DemoAccount>,
+}
+
+/// A demo account and its password (new at every `techhire demo`, like the tokens).
+struct DemoAccount {
+    role: Role,
+    username: String,
+    password: String,
+    /// The employer an employer account acts for, by name.
+    employer: Option<String>,
 }
 
 fn slug(name: &str) -> String {
@@ -120,6 +131,7 @@ pub(super) async fn run(
         } else {
             None
         };
+        let accounts = demo_accounts(&store).await?;
         drop(store);
         let bootstrap: Vec<Multiaddr> = first.iter().cloned().collect();
         let config_path = dir.join(node_dir::CONFIG_FILE);
@@ -140,11 +152,15 @@ pub(super) async fn run(
             p2p,
             token,
             national,
+            accounts,
         });
     }
     // The store must be closed by now; sled's threads let go of its lock shortly after.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
+    // Listening for Ctrl-C (and SIGTERM) before the nodes start: a signal during the
+    // start-up then stops them too, instead of killing this process and orphaning them.
+    let shutdown = crate::server::shutdown_signal()?;
     let exe = std::env::current_exe().context("finding the techhire binary")?;
     let mut children = Vec::new();
     for n in &nodes {
@@ -168,11 +184,29 @@ pub(super) async fn run(
         "TechHire federation demo: three communities on loopback (logs in {})",
         root.display()
     );
+    println!("Steward public key: {}", steward.public());
+    println!(
+        "Web pages: open a node's address and sign in (/sign-in) with a role's username and \
+         password below (new at each start)."
+    );
     for n in &nodes {
         println!(
-            "  {:<16} http://127.0.0.1:{}  operator token: {}",
+            "  {:<16} http://127.0.0.1:{}/  operator token: {}",
             n.name, n.http, n.token
         );
+        for a in &n.accounts {
+            let employer = a
+                .employer
+                .as_deref()
+                .map(|e| format!("  (for {e})"))
+                .unwrap_or_default();
+            println!(
+                "      sign in as {:<9} username {:<9} password {}{employer}",
+                format!("{:?}", a.role).to_lowercase(),
+                a.username,
+                a.password
+            );
+        }
     }
     println!(
         "Try: curl -H 'Authorization: Bearer <token>' http://127.0.0.1:{}/api/v1/federation/status",
@@ -186,7 +220,6 @@ pub(super) async fn run(
     }
     announce(&nodes).await;
     println!("Ctrl-C stops them all.");
-    let shutdown = crate::server::shutdown_signal()?;
     shutdown.await;
     for child in &mut children {
         if let Some(pid) = child.id() {
@@ -202,6 +235,77 @@ pub(super) async fn run(
     }
     println!("Demo stopped; its data stays in {}.", root.display());
     Ok(())
+}
+
+/// A password account for each role on a demo node (the employer one for its first
+/// employer), each with a new random password; an account kept from an earlier run gets a
+/// new password, so only this run's printout signs in.
+async fn demo_accounts(store: &crate::store::Store) -> anyhow::Result<Vec<DemoAccount>> {
+    use crate::auth::Account;
+    use crate::model::{Employer, Record};
+    use crate::store::Table;
+    use rand::RngCore;
+
+    let first_employer = store
+        .list::<Record<Employer>>(Table::Employer, None, 1, |_| true)?
+        .items
+        .into_iter()
+        .next();
+    let mut accounts = Vec::new();
+    for role in Role::ALL {
+        let username = format!("{role:?}").to_lowercase();
+        let employer = match role {
+            Role::Employer => match &first_employer {
+                Some(e) => Some((e.id, e.data.name.clone())),
+                // Nothing to act for: no employer account.
+                None => continue,
+            },
+            _ => None,
+        };
+        let mut bytes = [0u8; 9];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let password = hex::encode(bytes);
+        let phc = {
+            let password = password.clone();
+            // argon2 takes most of a core for a moment: off the async threads.
+            tokio::task::spawn_blocking(move || auth::hash_password(&password))
+                .await
+                .context("hashing a demo password")??
+        };
+        let now = chrono::Utc::now();
+        let employer_id = employer.as_ref().map(|(id, _)| *id);
+        store
+            .commit(|tx| {
+                match tx.lookup(Table::AccountByName, username.as_bytes())? {
+                    Some(id) => {
+                        if let Some(mut a) = tx.get::<Record<Account>>(Table::Account, id)? {
+                            a.data.password_hash = Some(phc);
+                            a.updated_at = now;
+                            tx.put(Table::Account, id, &a)?;
+                        }
+                    }
+                    None => {
+                        let account = Account {
+                            username: username.clone(),
+                            role,
+                            employer_id,
+                            password_hash: Some(phc),
+                        };
+                        auth::stage_account(tx, account, now)?;
+                    }
+                }
+                Ok::<_, auth::AuthError>(())
+            })
+            .await
+            .with_context(|| format!("making the demo's {username} account"))?;
+        accounts.push(DemoAccount {
+            role,
+            username,
+            password,
+            employer: employer.map(|(_, name)| name),
+        });
+    }
+    Ok(accounts)
 }
 
 /// Each community posts a bulletin once its node answers, so that the federation has

@@ -181,6 +181,13 @@ pub(super) struct LoginInput {
     password: String,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FirstSignInInput {
+    /// The secret of the link `techhire init` or `run` printed (its `token` parameter).
+    token: String,
+}
+
 /// An account as the API shows it: never the password hash.
 #[derive(Debug, Serialize)]
 struct AccountView {
@@ -379,5 +386,36 @@ pub(super) async fn login(
     Ok(Json(
         serde_json::json!({ "token_id": id, "token": secret, "expires_in_hours": SESSION_HOURS }),
     )
+    .into_response())
+}
+
+/// `POST /api/v1/auth/first-sign-in`: spends a one-time link printed by `init` or `run`
+/// for a short session of the first operator, while that account has no password.
+pub(super) async fn first_sign_in(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    ApiJson(input): ApiJson<FirstSignInInput>,
+) -> ApiResult<Response> {
+    state
+        .limits
+        .first_sign_in(super::limits::client_address(&extensions))?;
+    let now = Utc::now();
+    let redeemed = state
+        .store
+        .commit(|tx| auth::first_sign_in::stage_redeem(tx, &input.token, now))
+        .await?;
+    let Some(r) = redeemed else {
+        return Err(ApiError::unauthorized(
+            "this sign-in link is unknown, used or expired, or the account has a password \
+             now; restart the node for a new link, or sign in with the password",
+        ));
+    };
+    Ok(Json(serde_json::json!({
+        "token_id": r.token_id,
+        "token": r.token,
+        "account_id": r.account_id,
+        "username": r.username,
+        "expires_in_minutes": auth::first_sign_in::SESSION_MINUTES,
+    }))
     .into_response())
 }

@@ -22,6 +22,9 @@ use super::error::ApiError;
 const SIGN_IN_PER_NAME: (u32, Duration) = (10, Duration::from_secs(6));
 /// Sign-in attempts per client address: 30 at once, then one a second.
 const SIGN_IN_PER_ADDRESS: (u32, Duration) = (30, Duration::from_secs(1));
+/// First-sign-in links tried on the whole node: 10 at once, then one every 6 seconds (a
+/// link holds 256 random bits, so this only keeps guessing from costing disk writes).
+const FIRST_SIGN_IN_ALL: (u32, Duration) = (10, Duration::from_secs(6));
 /// Applications per client address: 5 at once, then one a minute.
 const APPLY_PER_ADDRESS: (u32, Duration) = (5, Duration::from_secs(60));
 /// Applications to the whole node: 30 at once, then one every 2 seconds.
@@ -42,6 +45,7 @@ pub struct Limits {
     sign_in_by_address: DefaultKeyedRateLimiter<IpAddr>,
     apply_by_address: DefaultKeyedRateLimiter<IpAddr>,
     apply_all: DefaultDirectRateLimiter,
+    first_sign_in_all: DefaultDirectRateLimiter,
 }
 
 impl Default for Limits {
@@ -51,6 +55,7 @@ impl Default for Limits {
             sign_in_by_address: RateLimiter::keyed(quota(SIGN_IN_PER_ADDRESS)),
             apply_by_address: RateLimiter::keyed(quota(APPLY_PER_ADDRESS)),
             apply_all: RateLimiter::direct(quota(APPLY_ALL)),
+            first_sign_in_all: RateLimiter::direct(quota(FIRST_SIGN_IN_ALL)),
         }
     }
 }
@@ -66,6 +71,20 @@ impl Limits {
         }
         check_keyed(&self.sign_in_by_name, &username.to_lowercase())
             .map_err(|wait| refused("sign-in attempts for this username", wait))
+    }
+
+    /// Counts a try of a one-time sign-in link from `client`: against the sign-in limit of
+    /// its address (the same door, another key) and a limit for the whole node, since the
+    /// link names no username to count against.
+    pub fn first_sign_in(&self, client: Option<IpAddr>) -> Result<(), ApiError> {
+        if let Some(ip) = client {
+            check_keyed(&self.sign_in_by_address, &ip)
+                .map_err(|wait| refused("sign-in attempts from this address", wait))?;
+        }
+        self.first_sign_in_all.check().map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            refused("one-time sign-in attempts", wait)
+        })
     }
 
     /// Counts an application from `client`; refused with 429 once a limit is spent.
@@ -143,6 +162,29 @@ mod tests {
         );
         // Another address is not.
         limits.sign_in("someone", "10.0.0.7".parse().ok()).unwrap();
+    }
+
+    #[test]
+    fn first_sign_in_links_are_limited_for_the_node_and_share_the_address_limit() {
+        let limits = Limits::default();
+        for i in 0..FIRST_SIGN_IN_ALL.0 {
+            limits
+                .first_sign_in(Some(IpAddr::from([127, 0, 2, i as u8])))
+                .unwrap();
+        }
+        let refused = limits.first_sign_in(None).unwrap_err();
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        // Each try also spent one of its address's sign-in attempts.
+        let one: IpAddr = "127.0.0.3".parse().unwrap();
+        let limits = Limits::default();
+        for _ in 0..FIRST_SIGN_IN_ALL.0 {
+            limits.first_sign_in(Some(one)).unwrap();
+        }
+        let left = SIGN_IN_PER_ADDRESS.0 - FIRST_SIGN_IN_ALL.0;
+        for i in 0..left {
+            limits.sign_in(&format!("user{i}"), Some(one)).unwrap();
+        }
+        assert!(limits.sign_in("another", Some(one)).is_err());
     }
 
     #[test]

@@ -245,6 +245,16 @@ pub fn routes() -> Vec<Route> {
         .body::<admin::LoginInput>()
         .success(StatusCode::OK),
         Route::new(
+            Method::POST,
+            "/api/v1/auth/first-sign-in",
+            Access::Public,
+            "auth",
+            "Spend the one-time sign-in link printed by `techhire init`/`run` for a one-hour session of the first operator, while it has no password",
+            post(admin::first_sign_in),
+        )
+        .body::<admin::FirstSignInInput>()
+        .success(StatusCode::OK),
+        Route::new(
             Method::GET,
             "/api/v1/community",
             OPERATOR,

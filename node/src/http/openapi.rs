@@ -372,6 +372,8 @@ mod tests {
             // The handlers that answer otherwise than the rule of `Route::new` say so.
             let expected = match (&route.method, route.path.as_str()) {
                 (&Method::POST, "/api/v1/auth/login") => Some("200"),
+                // A session, like login's: nothing is created at a new address.
+                (&Method::POST, "/api/v1/auth/first-sign-in") => Some("200"),
                 (&Method::PUT, "/api/v1/accounts/{id}/password") => Some("204"),
                 // Answers 200 with the candidate; candidates.rs declares it with `.success`.
                 (&Method::DELETE, "/api/v1/candidates/{id}/consent") => None,

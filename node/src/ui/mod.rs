@@ -18,6 +18,7 @@ mod candidates;
 mod charts;
 mod error;
 mod federation;
+mod first_sign_in;
 mod form;
 mod introductions;
 mod national;
@@ -34,7 +35,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::auth::Role;
 use crate::http::AppState;
@@ -65,6 +66,14 @@ pub fn mount(api: Router, state: AppState) -> Router {
         .route(
             "/sign-in",
             get(session::sign_in_form).post(session::sign_in),
+        )
+        .route(
+            "/sign-in/first",
+            get(first_sign_in::link).post(first_sign_in::redeem),
+        )
+        .route(
+            "/password",
+            get(first_sign_in::password_form).post(first_sign_in::set_password),
         )
         .route("/sign-out", post(session::sign_out))
         .route("/dashboard", get(operator::dashboard))
@@ -141,15 +150,18 @@ pub fn mount(api: Router, state: AppState) -> Router {
         .route("/national.csv", get(national::national_csv))
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
-        // Logged like the API's requests: never headers, so the session cookie stays out
-        // of the log.
+        // Logged like the API's requests but by path alone: never headers, so the session
+        // cookie stays out of the log, and never the query, which carries the one-time
+        // sign-in link's secret (`/sign-in/first?token=…`) and what people search for.
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(
-                    DefaultMakeSpan::new()
-                        .level(tracing::Level::INFO)
-                        .include_headers(false),
-                )
+                .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                    )
+                })
                 .on_response(
                     DefaultOnResponse::new()
                         .level(tracing::Level::INFO)
@@ -271,6 +283,9 @@ fn role_label(role: Role) -> &'static str {
 pub(crate) struct Chrome {
     pub(crate) title: String,
     pub(crate) community: String,
+    /// How the pages name the node: "TechHire Birmingham, AL", or the community's name
+    /// as it is when that already says TechHire ([`site_name`]).
+    pub(crate) site: String,
     /// The path of the page, to mark its navigation link as current.
     pub(crate) current: String,
     pub(crate) user: Option<String>,
@@ -289,9 +304,11 @@ impl Chrome {
         title: &str,
         current: &str,
     ) -> Chrome {
+        let community = community_name(state);
         Chrome {
             title: title.to_owned(),
-            community: community_name(state),
+            site: site_name(&community),
+            community,
             current: current.to_owned(),
             user: Some(session.username.clone()),
             role: Some(role_label(session.caller.role)),
@@ -303,9 +320,11 @@ impl Chrome {
 
     /// The frame of a public page; `csrf` is the anonymous form token, if the page has a form.
     pub(crate) fn public(state: &UiState, title: &str, current: &str, csrf: String) -> Chrome {
+        let community = community_name(state);
         Chrome {
             title: title.to_owned(),
-            community: community_name(state),
+            site: site_name(&community),
+            community,
             current: current.to_owned(),
             user: None,
             role: None,
@@ -336,6 +355,17 @@ fn community_name(state: &UiState) -> String {
     }
 }
 
+/// The node's name on its pages: "TechHire" and the community's name, unless that name
+/// says TechHire already (a node started without `--community` is "My TechHire
+/// community", which would otherwise read "TechHire My TechHire community").
+fn site_name(community: &str) -> String {
+    if community.to_lowercase().contains("techhire") {
+        community.to_owned()
+    } else {
+        format!("TechHire {community}")
+    }
+}
+
 /// The address the visitor's request came from (when the server knows it), to hand to the
 /// API's rate limits with a public call.
 pub(crate) fn client(
@@ -351,5 +381,17 @@ pub(crate) fn render(t: &impl askama::Template) -> Response {
     match t.render() {
         Ok(html) => axum::response::Html(html).into_response(),
         Err(e) => UiError::internal("rendering a page", e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::site_name;
+
+    #[test]
+    fn the_site_name_says_techhire_once() {
+        assert_eq!(site_name("Birmingham, AL"), "TechHire Birmingham, AL");
+        assert_eq!(site_name("My TechHire community"), "My TechHire community");
+        assert_eq!(site_name("Techhire Akron"), "Techhire Akron");
     }
 }

@@ -29,7 +29,7 @@ use crate::auth::{self, Account, Caller, Role};
 use crate::model::Record;
 use crate::store::Table;
 
-const SESSION_COOKIE: &str = "techhire_session";
+pub(super) const SESSION_COOKIE: &str = "techhire_session";
 /// The random value behind the public forms' CSRF token.
 const FORM_COOKIE: &str = "techhire_form";
 
@@ -172,7 +172,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// How the browser reached the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
+pub(super) enum Transport {
     /// Through a TLS proxy (`X-Forwarded-Proto: https`).
     Https,
     /// Plain HTTP to a loopback address: the browser runs on the node's machine.
@@ -181,7 +181,7 @@ enum Transport {
     PlainHttp,
 }
 
-fn transport(headers: &HeaderMap) -> Transport {
+pub(super) fn transport(headers: &HeaderMap) -> Transport {
     let forwarded_https = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -209,7 +209,7 @@ fn transport(headers: &HeaderMap) -> Transport {
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, Secure unless loopback HTTP;
 /// `max_age` in seconds (`Some(0)` deletes; `None` lasts the browser session).
-fn set_cookie(
+pub(super) fn set_cookie(
     headers: &HeaderMap,
     name: &str,
     value: &str,
@@ -255,6 +255,8 @@ struct SignInPage {
 pub(crate) struct SignInQuery {
     next: Option<String>,
     signed_out: Option<String>,
+    /// Set after a first password was chosen (`/password`), which ended that session.
+    password_set: Option<String>,
 }
 
 fn sign_in_page(
@@ -290,7 +292,11 @@ pub(crate) async fn sign_in_form(
         return Ok(redirect(to));
     }
     let next = safe_next(q.next.as_deref()).unwrap_or("");
-    let notice = q.signed_out.is_some().then_some("You have signed out.");
+    let notice = if q.password_set.is_some() {
+        Some("Your password is set. Sign in with it.")
+    } else {
+        q.signed_out.is_some().then_some("You have signed out.")
+    };
     Ok(sign_in_page(
         &state,
         &headers,

@@ -360,3 +360,90 @@ async fn revoking_the_callers_own_token_locks_it_out() {
         None,
     );
 }
+
+/// The first operator account as `init` makes it: `admin`, without a password.
+async fn passwordless_admin(api: &TestApi) -> u64 {
+    let admin = techhire_node::auth::Account {
+        username: "admin".into(),
+        role: techhire_node::auth::Role::Operator,
+        employer_id: None,
+        password_hash: None,
+    };
+    api.store
+        .commit(|tx| techhire_node::auth::stage_account(tx, admin, chrono::Utc::now()))
+        .await
+        .expect("staging admin")
+}
+
+async fn first_sign_in(api: &TestApi, token: &str) -> (StatusCode, Value) {
+    api.post(
+        "/api/v1/auth/first-sign-in",
+        NO_TOKEN,
+        json!({ "token": token }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_first_sign_in_link_gives_one_short_operator_session_until_a_password_is_set() {
+    use techhire_node::auth::first_sign_in::create_link;
+    let api = TestApi::new().await;
+    let admin = passwordless_admin(&api).await;
+    let link = create_link(&api.store).await.unwrap().expect("a link");
+
+    let body = check(first_sign_in(&api, &link).await, StatusCode::OK);
+    assert_eq!(body["username"], "admin");
+    assert_eq!(body["account_id"], admin);
+    assert_eq!(body["expires_in_minutes"], 60);
+    let session = body["token"].as_str().expect("token").to_string();
+    let me = check(api.get("/api/v1/whoami", &session).await, StatusCode::OK);
+    assert_eq!(me["role"], "operator");
+    assert_eq!(me["account_id"], admin);
+    // Once used, it is spent.
+    check_error(
+        first_sign_in(&api, &link).await,
+        StatusCode::UNAUTHORIZED,
+        None,
+    );
+
+    // A new link (a restart) works until the password is set with the session.
+    let later = create_link(&api.store).await.unwrap().expect("a link");
+    check(
+        api.put(
+            &format!("/api/v1/accounts/{admin}/password"),
+            &session,
+            json!({ "password": PASSWORD }),
+        )
+        .await,
+        StatusCode::NO_CONTENT,
+    );
+    check_error(
+        api.get("/api/v1/whoami", &session).await,
+        StatusCode::UNAUTHORIZED,
+        None,
+    );
+    check_error(
+        first_sign_in(&api, &later).await,
+        StatusCode::UNAUTHORIZED,
+        None,
+    );
+    assert!(
+        create_link(&api.store).await.unwrap().is_none(),
+        "no link once admin has a password"
+    );
+    check(login(&api, "admin", PASSWORD).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn first_sign_in_guesses_are_refused_then_rate_limited() {
+    let api = TestApi::new().await;
+    passwordless_admin(&api).await;
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let (status, body) = first_sign_in(&api, &format!("first_{i:064}")).await;
+        assert!(body["reason"].is_string(), "{body}");
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(&statuses[..10], [401; 10], "{statuses:?}");
+    assert_eq!(&statuses[10..], [429; 2], "{statuses:?}");
+}

@@ -662,6 +662,7 @@ fn arbitrary_bytes_never_cause_a_5xx() {
         (Method::POST, CANDIDATES.to_string()),
         (Method::POST, "/api/v1/applications".to_string()),
         (Method::POST, "/api/v1/auth/login".to_string()),
+        (Method::POST, "/api/v1/auth/first-sign-in".to_string()),
         (Method::PUT, "/api/v1/community".to_string()),
     ];
     proptest!(ProptestConfig::with_cases(64), |(bytes in json_ish_bytes())| {

@@ -272,6 +272,7 @@ fn designed_access(method: &Method, path: &str) -> Option<Vec<Role>> {
         "GET /readyz",
         "GET /api/v1/openapi.json",
         "POST /api/v1/auth/login",
+        "POST /api/v1/auth/first-sign-in",
         "POST /api/v1/applications",
     ];
     if public.contains(&format!("{method} {path}").as_str()) {
