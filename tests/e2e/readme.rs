@@ -254,3 +254,36 @@ fn the_link_parsers_read_what_markdown_means() {
         BTreeSet::from(["--data-dir".into(), "--employer".into(), "--role".into()])
     );
 }
+
+/// Every Rust source file of the workspace starts with a `//!` line saying what it is for
+/// (a tidy check, as rust-analyzer has).
+#[test]
+fn every_source_file_says_what_it_is_for() {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if path.is_dir() {
+                if !name.starts_with('.') && name != "target" {
+                    walk(&path, out);
+                }
+            } else if name.ends_with(".rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for top in ["protocol", "node", "tests"] {
+        walk(&root().join(top), &mut files);
+    }
+    assert!(files.len() > 100, "found only {} source files", files.len());
+    let missing: Vec<String> = files
+        .iter()
+        .filter(|f| !std::fs::read_to_string(f).unwrap().starts_with("//!"))
+        .map(|f| f.strip_prefix(root()).unwrap_or(f).display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` first line: {missing:?}"
+    );
+}
