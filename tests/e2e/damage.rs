@@ -208,12 +208,7 @@ async fn a_missing_durable_marker_is_refused_until_the_operator_repairs_it() {
     let dir = stopped_node_with_records(tmp.path(), 0).await;
     std::fs::remove_file(dir.join("db/techhire.durable")).unwrap();
     assert_refused(&dir, "durable marker");
-    let repaired = run(&[
-        "check",
-        "--data-dir",
-        path_str(&dir),
-        "--repair-marker",
-    ]);
+    let repaired = run(&["check", "--data-dir", path_str(&dir), "--repair-marker"]);
     repaired.assert_success();
     assert!(
         repaired.stdout.contains("none damaged"),

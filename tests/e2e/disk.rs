@@ -127,11 +127,12 @@ async fn a_full_disk_refuses_writes_with_507_and_loses_nothing_acknowledged() {
     let api = node.api(&token);
     for id in &acknowledged {
         let (status, body) = api.get(&format!("/api/v1/candidates/{id}")).await;
-        assert_eq!(status, 200, "acknowledged candidate {id} is missing: {body}");
+        assert_eq!(
+            status, 200,
+            "acknowledged candidate {id} is missing: {body}"
+        );
     }
-    let (status, body) = api
-        .post("/api/v1/candidates", &candidate("after"))
-        .await;
+    let (status, body) = api.post("/api/v1/candidates", &candidate("after")).await;
     assert_eq!(status, 201, "writes resume after space is freed: {body}");
     node.terminate().assert_success();
 }

@@ -226,7 +226,12 @@ fn remove_unfinished_snapshots(path: &Path) -> Result<(), StoreError> {
     let entries = match std::fs::read_dir(path) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(StoreError::Flush(format!("reading {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(StoreError::Flush(format!(
+                "reading {}: {e}",
+                path.display()
+            )))
+        }
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
@@ -428,8 +433,7 @@ impl Store {
         }
         let applied = Arc::new(AtomicU64::new(held));
         let durable = Arc::new(AtomicU64::new(acknowledged));
-        let flusher =
-            flusher::Flusher::spawn(db.clone(), path, applied.clone(), durable.clone())?;
+        let flusher = flusher::Flusher::spawn(db.clone(), path, applied.clone(), durable.clone())?;
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
