@@ -104,7 +104,8 @@ impl Net {
             vec![self.steward.public()],
         );
         config.bootstrap = bootstrap;
-        config.sync_interval = Duration::from_secs(1);
+        // The default interval (10 s): a shorter one multiplies every member's questions to
+        // the bootstrap, which all of them ask at each tick.
         let f = Federation::start(store.clone(), NodeKeypair::from_seed(key.seed()), config)
             .await
             .expect("member");

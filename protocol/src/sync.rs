@@ -18,6 +18,7 @@
 //!   tag 1 Fetch:   origin [32] | after u64 | limit u32 (1..=512)
 //!   tag 2 Membership: (nothing)
 //!   tag 3 Addresses: after [32]
+//!   tag 4 MembershipAfter: after [66] (steward key [32] | kind u16 | SHA-256 of the record [32])
 //! SyncResponse: version u8 (=1) | tag u8
 //!   tag 0 Heads:   count u32 (<= 100000) | count x (origin [32] | head u64)
 //!   tag 1 Records: count u32 (<= 512) | count x (len u32 (<= MAX_RECORD_BYTES) | record [len])
@@ -53,6 +54,9 @@ const TAG_HEADS: u8 = 0;
 const TAG_FETCH: u8 = 1;
 const TAG_MEMBERSHIP: u8 = 2;
 const TAG_ADDRESSES: u8 = 3;
+const TAG_MEMBERSHIP_AFTER: u8 = 4;
+/// Bytes of a [`SyncRequest::MembershipAfter`] cursor: steward key, kind, SHA-256.
+pub const MEMBERSHIP_CURSOR_BYTES: usize = PUBLIC_KEY_BYTES + 2 + 32;
 const TAG_RECORDS: u8 = 1;
 const TAG_REFUSED: u8 = 2;
 
@@ -74,9 +78,11 @@ pub enum SyncRequest {
         limit: u32,
     },
     /// "Send me every membership certificate and revocation you hold." Answered with
-    /// [`SyncResponse::Records`] (at most [`MAX_FETCH_RECORDS`] of them), also to a peer
-    /// that is not yet known as a member: a new member's own certificate reaches the
-    /// federation this way.
+    /// [`SyncResponse::Records`], also to a peer that is not yet known as a member: a new
+    /// member's own certificate reaches the federation this way. The records come in the
+    /// order of their cursor (the signing steward's key, the kind as u16 big-endian, the
+    /// SHA-256 of the encoded record), at most [`MAX_FETCH_RECORDS`]: a full answer means
+    /// ask [`MembershipAfter`](Self::MembershipAfter) the last one's cursor for more.
     Membership,
     /// "Send me the latest addresses record of every member you hold, of origins whose
     /// key bytes are above `after`, in key order." Answered with [`SyncResponse::Records`]
@@ -86,6 +92,12 @@ pub enum SyncRequest {
     Addresses {
         /// The last origin key (raw bytes) of the previous page.
         after: [u8; PUBLIC_KEY_BYTES],
+    },
+    /// The next page of [`Membership`](Self::Membership): records whose cursor is above
+    /// `after`, in cursor order, at most [`MAX_FETCH_RECORDS`].
+    MembershipAfter {
+        /// The cursor of the last record of the previous page.
+        after: [u8; MEMBERSHIP_CURSOR_BYTES],
     },
 }
 
@@ -104,6 +116,7 @@ impl SyncRequest {
             } => enc.u8(TAG_FETCH).public_key(origin).u64(*after).u32(*limit),
             Self::Membership => enc.u8(TAG_MEMBERSHIP),
             Self::Addresses { after } => enc.u8(TAG_ADDRESSES).array(after),
+            Self::MembershipAfter { after } => enc.u8(TAG_MEMBERSHIP_AFTER).array(after),
         }
         .finish()
     }
@@ -130,6 +143,9 @@ impl SyncRequest {
             }
             TAG_MEMBERSHIP => Self::Membership,
             TAG_ADDRESSES => Self::Addresses {
+                after: dec.array()?,
+            },
+            TAG_MEMBERSHIP_AFTER => Self::MembershipAfter {
                 after: dec.array()?,
             },
             _ => return Err(DecodeError::InvalidValue("unknown sync request tag")),
@@ -403,6 +419,11 @@ mod tests {
             Just(SyncRequest::Heads),
             Just(SyncRequest::Membership),
             any::<[u8; PUBLIC_KEY_BYTES]>().prop_map(|after| SyncRequest::Addresses { after }),
+            proptest::collection::vec(any::<u8>(), MEMBERSHIP_CURSOR_BYTES).prop_map(|v| {
+                let mut after = [0u8; MEMBERSHIP_CURSOR_BYTES];
+                after.copy_from_slice(&v);
+                SyncRequest::MembershipAfter { after }
+            }),
             (any_key(), any::<u64>(), 1..=MAX_FETCH_RECORDS).prop_map(|(origin, after, limit)| {
                 SyncRequest::Fetch {
                     origin,

@@ -196,3 +196,45 @@ async fn twenty_members_survive_their_bootstrap_leaving_and_restarts_in_turn() {
         );
     }
 }
+
+/// More certificates and revocations than one `Membership` answer holds (512): a newcomer
+/// pages through them all, and is admitted whichever page its peer's certificate is on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn members_are_admitted_when_the_federation_has_over_512_certificates() {
+    let steward = Steward::new();
+    let old = Member::start(&steward, "Birmingham, AL", vec![]).await;
+    let now = now_ms();
+    let others: Vec<_> = (0..700)
+        .map(|i| {
+            steward.certify(
+                &techhire_protocol::NodeKeypair::generate().public(),
+                &format!("Community {i}"),
+                now - DAY_MS,
+                now + DAY_MS,
+            )
+        })
+        .collect();
+    old.store
+        .commit(move |tx| {
+            for c in &others {
+                techhire_node::federation::keep_membership(tx, c)?;
+            }
+            Ok::<_, techhire_node::store::StoreError>(())
+        })
+        .await
+        .unwrap();
+    let held = techhire_node::federation::membership_records(&old.store)
+        .unwrap()
+        .len();
+    assert!(held > 700, "{held}");
+    let new = Member::start(&steward, "El Paso, TX", vec![old.addr()]).await;
+    let member = |m: &Member| m.status().peers.iter().any(|p| p["member"] == true);
+    wait_for(Duration::from_secs(60), || member(&new) && member(&old)).await;
+    wait_for(Duration::from_secs(60), || {
+        techhire_node::federation::membership_records(&new.store)
+            .unwrap()
+            .len()
+            >= held
+    })
+    .await;
+}

@@ -18,7 +18,8 @@
 
 use techhire_protocol::{
     check_payload, profile_feed_key, visible_to, Bulletin, EncodeError, MetricReport, NodeKeypair,
-    PublicKey, RecordKind, Rejection, SignedRecord, MAX_SYNC_MESSAGE_BYTES, PUBLIC_KEY_BYTES,
+    PublicKey, RecordKind, Rejection, SignedRecord, MAX_SYNC_MESSAGE_BYTES,
+    MEMBERSHIP_CURSOR_BYTES, PUBLIC_KEY_BYTES,
 };
 
 use crate::store::{Store, StoreError, Table, WriteTx};
@@ -468,6 +469,28 @@ pub fn keep_membership(tx: &mut WriteTx<'_>, record: &SignedRecord) -> Result<bo
     }
     tx.blob_put(Table::Membership, &name, &record.encode());
     Ok(true)
+}
+
+/// The membership records held after `after` (a cursor, [`membership_cursor`]; `None`
+/// from the first), in cursor order, at most `limit`: a page of a `Membership` answer.
+pub(super) fn membership_page(
+    store: &Store,
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Result<Vec<SignedRecord>, StoreError> {
+    store
+        .blob_range(Table::Membership, &[], after, limit)?
+        .into_iter()
+        .map(|(_, bytes)| decode(&bytes))
+        .collect()
+}
+
+/// Where a membership record sits in the order of `Membership` answers (docs/protocol.md
+/// §9.2): its name in `Table::Membership`.
+pub(super) fn membership_cursor(record: &SignedRecord) -> [u8; MEMBERSHIP_CURSOR_BYTES] {
+    let mut cursor = [0u8; MEMBERSHIP_CURSOR_BYTES];
+    cursor.copy_from_slice(&membership_name(record));
+    cursor
 }
 
 /// Every membership record held.

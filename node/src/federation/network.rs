@@ -50,7 +50,7 @@ use techhire_protocol::{
     gossip_topics, is_region_topic, region_topic, rules, scoped_regions, verify_batch,
     MemberAddresses, MemberStatus, Membership, NodeKeypair, PublicKey, RecordKind, Rejection,
     SignedRecord, SyncRequest, SyncResponse, GOSSIP_TOPIC, MAX_FETCH_RECORDS, MAX_RECORD_BYTES,
-    PUBLIC_KEY_BYTES, SYNC_PROTOCOL,
+    MEMBERSHIP_CURSOR_BYTES, PUBLIC_KEY_BYTES, SYNC_PROTOCOL,
 };
 
 use super::codec::SyncCodec;
@@ -274,6 +274,13 @@ enum Command {
     Shutdown(tokio::sync::oneshot::Sender<()>),
     /// For the direct protocol (`direct.rs`).
     Direct(direct::Command),
+    /// Members whose address records changed: dial them as if new (no backoff).
+    NewAddresses(Vec<PublicKey>),
+    /// Ask a peer for the next page of membership records.
+    AskMembership {
+        peer: PeerId,
+        after: [u8; MEMBERSHIP_CURSOR_BYTES],
+    },
     /// Ask a member for the next page of address records.
     AskAddresses {
         peer: PeerId,
@@ -444,9 +451,9 @@ impl Federation {
                 }),
             );
         }
-        for addr in &config.bootstrap {
-            let _ = tx.try_send(Command::Dial(addr.clone()));
-        }
+        // The bootstrap addresses are dialled once the node listens (`on_event`), so that
+        // those dials leave from the listen port: a NAT then maps that port, which hole
+        // punching needs.
         let federation = Federation {
             commands: tx.clone(),
             shared: shared.clone(),
@@ -856,16 +863,7 @@ impl Node {
     fn on_tick(&mut self) {
         self.follow_region();
         self.drop_stalled();
-        let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
-        for addr in self.config.bootstrap.clone() {
-            let known = addr.iter().find_map(|p| match p {
-                libp2p::multiaddr::Protocol::P2p(id) => Some(id),
-                _ => None,
-            });
-            if known.is_none_or(|id| !connected.contains(&id)) && connected.len() < 64 {
-                let _ = self.swarm.dial(addr);
-            }
-        }
+        self.dial_bootstrap();
         let peers: Vec<(PeerId, bool)> = read(&self.shared.peers)
             .iter()
             .map(|(id, p)| (*id, p.member))
@@ -893,6 +891,34 @@ impl Node {
         let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
         self.direct
             .on_tick(&mut self.swarm.behaviour_mut().direct, &connected);
+    }
+
+    /// Dials each bootstrap address whose peer is not connected (nor being dialled), once
+    /// the node listens.
+    fn dial_bootstrap(&mut self) {
+        if read(&self.shared.listening).is_empty() {
+            return;
+        }
+        let connected = self.swarm.connected_peers().count();
+        for addr in self.config.bootstrap.clone() {
+            if connected >= 64 {
+                break;
+            }
+            let opts = match addr.iter().find_map(|p| match p {
+                Protocol::P2p(id) => Some(id),
+                _ => None,
+            }) {
+                Some(peer) if self.swarm.is_connected(&peer) => continue,
+                Some(peer) => DialOpts::peer_id(peer)
+                    .addresses(vec![addr.clone()])
+                    .condition(PeerCondition::DisconnectedAndNotDialing)
+                    .build(),
+                None => DialOpts::unknown_peer_id().address(addr.clone()).build(),
+            };
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(%addr, error = %e, "bootstrap dial not made");
+            }
+        }
     }
 
     /// Closes connections to peers not confirmed as members within the admission deadline
@@ -1204,6 +1230,19 @@ impl Node {
                     self.dial_members();
                 }
             }
+            Command::NewAddresses(keys) => {
+                for key in keys {
+                    if let Some(peer) = peer_id_of(&key) {
+                        self.backoff.connected(&peer);
+                    }
+                }
+                self.dial_members();
+            }
+            Command::AskMembership { peer, after } => self.ask(
+                peer,
+                SyncRequest::MembershipAfter { after },
+                Asked::Membership,
+            ),
             Command::AskAddresses { peer, after } => {
                 self.ask(peer, SyncRequest::Addresses { after }, Asked::Addresses)
             }
@@ -1214,7 +1253,14 @@ impl Node {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "federation listening");
-                write(&self.shared.listening).push(address);
+                let first = {
+                    let mut listening = write(&self.shared.listening);
+                    listening.push(address);
+                    listening.len() == 1
+                };
+                if first {
+                    self.dial_bootstrap();
+                }
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 write(&self.shared.listening).retain(|a| *a != address);
@@ -1419,6 +1465,10 @@ impl Node {
             (Asked::Membership, SyncResponse::Records(records)) => {
                 let shared = self.shared.clone();
                 let commands = self.commands.clone();
+                // A full page: there may be more, asked for before the peer is checked.
+                let next = (records.len() >= MAX_FETCH_RECORDS as usize)
+                    .then(|| records.last().map(feed::membership_cursor))
+                    .flatten();
                 tokio::spawn(async move {
                     for record in records {
                         if let Err(r) = check_envelope(&record, now_ms())
@@ -1434,7 +1484,10 @@ impl Node {
                             count(&shared, r);
                         }
                     }
-                    let _ = commands.send(Command::CheckPeer(peer)).await;
+                    let _ = match next {
+                        Some(after) => commands.send(Command::AskMembership { peer, after }).await,
+                        None => commands.send(Command::CheckPeer(peer)).await,
+                    };
                 });
             }
             (Asked::Heads, SyncResponse::Heads(heads)) => {
@@ -1589,8 +1642,13 @@ impl Node {
 /// [`feed::HEADS_SCAN_BUDGET`]) and remembers where it stopped, for the next.
 fn answer(shared: &Shared, peer: &PeerId, request: SyncRequest) -> SyncResponse {
     let store = &shared.store;
-    if request == SyncRequest::Membership {
-        return feed::membership_records(store)
+    let page = match &request {
+        SyncRequest::Membership => Some(None),
+        SyncRequest::MembershipAfter { after } => Some(Some(&after[..])),
+        _ => None,
+    };
+    if let Some(after) = page {
+        return feed::membership_page(store, after, MAX_FETCH_RECORDS as usize)
             .map(SyncResponse::Records)
             .unwrap_or_else(unreadable);
     }
@@ -1601,7 +1659,9 @@ fn answer(shared: &Shared, peer: &PeerId, request: SyncRequest) -> SyncResponse 
     let region = Some(region);
     let result = match request {
         // (Membership was answered above.)
-        SyncRequest::Membership | SyncRequest::Heads => visible_heads(shared, region),
+        SyncRequest::Membership | SyncRequest::MembershipAfter { .. } | SyncRequest::Heads => {
+            visible_heads(shared, region)
+        }
         SyncRequest::Addresses { after } => {
             discovery::page(store, &after, MAX_FETCH_RECORDS as usize).map(SyncResponse::Records)
         }
@@ -1714,12 +1774,21 @@ async fn learn_addresses(
         .await;
     match kept {
         Ok(kept) => {
-            let mut book = write(&shared.book);
-            for ((record, known), kept) in fresh.into_iter().zip(kept) {
-                if kept {
-                    tracing::debug!(origin = %record.signer(), addrs = ?known.addrs, "learned a member's addresses");
-                    book.insert(*record.signer(), known);
+            let mut changed = Vec::new();
+            {
+                let mut book = write(&shared.book);
+                for ((record, known), kept) in fresh.into_iter().zip(kept) {
+                    if kept {
+                        tracing::debug!(origin = %record.signer(), addrs = ?known.addrs, "learned a member's addresses");
+                        changed.push(*record.signer());
+                        book.insert(*record.signer(), known);
+                    }
                 }
+            }
+            // New addresses (a relayed one, say) are worth a dial at once: the backoff of
+            // the old ones says nothing about them.
+            if !changed.is_empty() {
+                let _ = commands.send(Command::NewAddresses(changed)).await;
             }
         }
         Err(e) => tracing::error!(error = %e, "cannot store address records"),
