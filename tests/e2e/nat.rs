@@ -45,6 +45,12 @@ use crate::support::temp_dir;
 /// traversal needs AutoNAT probes, a relay reservation and maybe a hole punch first.
 const FLOW_LIMIT: Duration = Duration::from_secs(120);
 
+/// How long an introduction request or answer may take. It needs a connection between
+/// the two NATed members (relayed at least), and a node dials a member no sooner than its
+/// dial backoff allows: that doubles with every dial, up to 300 s, and the first dials go
+/// to the member's LAN address before its relay address is known.
+const INTRO_LIMIT: Duration = Duration::from_secs(330);
+
 /// How long a node may take to print its addresses.
 const START_LIMIT: Duration = Duration::from_secs(60);
 
@@ -52,7 +58,7 @@ const START_LIMIT: Duration = Duration::from_secs(60);
 const NODE_LOG: &str = "info,tower_http=warn,techhire_node=debug,libp2p_relay=debug,\
                         libp2p_dcutr=debug,libp2p_autonat=debug,libp2p_tcp=debug";
 
-/// The public side and the two LANs.
+/// The public member's address, and the federation port of every node.
 const PUBLIC_IP: &str = "10.77.0.10";
 const P2P_PORT: u16 = 7070;
 
@@ -630,7 +636,10 @@ impl Drop for NsNode {
                 self.name,
                 matching_tail(
                     &self.log,
-                    &["relay", "dcutr", "autonat", "reachab", "circuit", "hole", "WARN", "ERROR"],
+                    &[
+                        "relay", "dcutr", "autonat", "reachab", "circuit", "hole", "dialing",
+                        "listen", "WARN", "ERROR"
+                    ],
                     60
                 ),
                 self.name,
@@ -986,7 +995,7 @@ fn members_behind_nats_exchange_records_and_introductions(nat: Nat) {
     let intro = asked["id"].as_u64().expect("an introduction id");
     let asked_at = Instant::now();
     let (request, took) = wait_for(
-        FLOW_LIMIT,
+        INTRO_LIMIT,
         "B's introduction request reaches A's queue",
         || {
             let (code, page) = a.get("/api/v1/introductions?status=requested", &a_token);
@@ -1022,7 +1031,7 @@ fn members_behind_nats_exchange_records_and_introductions(nat: Nat) {
         200,
     );
     let (answer, took) = wait_for(
-        FLOW_LIMIT,
+        INTRO_LIMIT,
         "A's acceptance, with the email, reaches B's employer",
         || {
             let (code, view) = b.get(&format!("/api/v1/introductions/{intro}"), &employer_token);
