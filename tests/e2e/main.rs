@@ -6,6 +6,7 @@ mod cli;
 mod damage;
 mod durability;
 mod federation;
+mod http_limits;
 mod limits;
 mod metrics;
 mod profiles;

@@ -1,0 +1,803 @@
+//! The HTTP listener's connections: accepted up to a cap below the process's descriptor
+//! limit, served one by one with hyper (HTTP/1.1), and closed when they stall.
+//!
+//! Why not `axum::serve`: it has no timeout for a request head, no cap on connections and
+//! no deadline for its graceful shutdown, so a thousand clients that each send half a head
+//! use up every descriptor (`accept` then fails with EMFILE and `/healthz` goes unanswered),
+//! and a single stalled client keeps SIGTERM from ever finishing.
+//!
+//! Every connection has an [`Activity`] record that both its task and the request handler
+//! update: requests in flight, when it went idle, when the first byte of the next head came.
+//! Its task sleeps until the deadline that record implies (the head timeout, or the
+//! keep-alive timeout between requests) or until the record changes. The accept loop keeps a
+//! registry of them: at the cap, a new connection makes the oldest one with no request in
+//! flight close (one that never finished a head first, then idle keep-alive ones), so a
+//! flood of stalled clients cannot keep out a health check; when every connection is busy
+//! with a request, accepting waits (the kernel's backlog holds new clients meanwhile).
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderValue, Request, Response, StatusCode};
+use axum::response::IntoResponse;
+use axum::Router;
+use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+use crate::http::error::ApiError;
+
+/// The longest request target (path and query) answered; longer ones get 414. Every URI
+/// of the API and the pages is far shorter; hyper's own limit is 64 KiB.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) a request may carry; more gets 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// The most header lines a request may carry; more gets 431.
+pub const MAX_HEADERS: usize = 100;
+/// hyper's parser refuses more header lines than this itself, with a bare 431; it is set
+/// above [`MAX_HEADERS`] so that requests just over our limit get the JSON answer.
+const PARSER_MAX_HEADERS: usize = 2 * MAX_HEADERS;
+/// Connections closing beyond the cap (evicted but not yet gone) before accepting waits.
+pub const CLOSING_SLACK: usize = 16;
+/// How long a connection that has answered requests gets to flush its last response once
+/// it is asked to close; one that never answered is dropped at once.
+const LINGER: Duration = Duration::from_secs(1);
+/// Between two warnings about refused `accept` calls or a full house.
+const WARN_EVERY: Duration = Duration::from_secs(60);
+
+/// Timeouts and the connection cap of the HTTP listener (`[http]` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From a connection's opening (or the first byte of a later request) until its head is
+    /// complete.
+    pub header_read_timeout: Duration,
+    /// From a request's head until its body is complete (the whole body, not per chunk, so
+    /// a client dripping a byte at a time cannot hold a connection).
+    pub body_read_timeout: Duration,
+    /// How long a connection may sit idle between requests.
+    pub keep_alive_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// After a shutdown signal, how long in-flight requests get before every connection
+    /// still open is dropped.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            keep_alive_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` completes; then stops
+/// accepting, lets requests in flight finish for up to `limits.shutdown_grace`, drops every
+/// connection still open, and returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: ConnectionLimits,
+) {
+    let max = limits.max_connections.max(1);
+    let registry = Arc::new(Registry::default());
+    let mut tasks = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    let mut next_id = 0u64;
+    let mut warned = Warnings::default();
+    loop {
+        let open = registry.open();
+        if open >= max + CLOSING_SLACK || (open >= max && !registry.has_evictable()) {
+            // Every connection is busy with a request (or still closing): new clients wait
+            // in the kernel's backlog until one ends.
+            warned.full(open);
+            let freed = registry.freed.notified();
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = freed => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+            continue;
+        }
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    next_id += 1;
+                    if registry.open() >= max {
+                        warned.full(max);
+                        registry.evict_one();
+                    }
+                    let conn = registry.insert(next_id);
+                    let router = router.clone();
+                    let registry = registry.clone();
+                    tasks.spawn(async move {
+                        let _gone = Deregister { registry, id: conn.id };
+                        serve_connection(stream, peer, router, conn, limits).await;
+                    });
+                }
+                Err(e) if is_per_connection(&e) => {}
+                Err(e) => {
+                    // Out of descriptors or memory: the cap should prevent it, but other
+                    // parts of the node (the store, the federation) hold descriptors too.
+                    // Back off a moment rather than spin on the error.
+                    warned.accept(&e);
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
+                }
+            },
+        }
+    }
+    drop(listener);
+    tracing::info!(
+        open = registry.open(),
+        grace_secs = limits.shutdown_grace.as_secs(),
+        "stopped accepting; finishing requests in flight"
+    );
+    registry.close_all();
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            dropped = registry.open(),
+            "shutdown deadline passed: dropping the connections still open"
+        );
+        tasks.shutdown().await;
+    }
+}
+
+/// Errors of `accept` that concern one connection only (it was reset before we took it).
+fn is_per_connection(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted
+    )
+}
+
+/// Rate-limited warnings of the accept loop, so that a flood does not also flood the log.
+#[derive(Default)]
+struct Warnings {
+    accept: Option<Instant>,
+    full: Option<Instant>,
+}
+
+impl Warnings {
+    fn due(last: &mut Option<Instant>) -> bool {
+        let now = Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < WARN_EVERY) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+
+    fn accept(&mut self, e: &std::io::Error) {
+        if Warnings::due(&mut self.accept) {
+            tracing::warn!(error = %e, "accepting an HTTP connection failed; backing off");
+        }
+    }
+
+    fn full(&mut self, open: usize) {
+        if Warnings::due(&mut self.full) {
+            tracing::warn!(
+                open,
+                "HTTP connection cap reached: closing idle connections for new ones, or \
+                 holding new ones back while every connection has a request in flight \
+                 (http.max_connections)"
+            );
+        }
+    }
+}
+
+/// Why a connection is being closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    /// It made way for a new connection at the cap.
+    Evicted,
+    /// Its head, or the next request, did not come in time.
+    TimedOut,
+    /// The server is stopping.
+    Shutdown,
+}
+
+/// What one connection is doing, shared by its task, its reads and its requests.
+struct Activity {
+    /// Requests whose head was read and whose response is not yet fully handed to hyper.
+    in_flight: usize,
+    /// Requests whose head was read on this connection.
+    served: u64,
+    /// When it last had no request in flight (opened, or its last response went out).
+    idle_since: Instant,
+    /// When the first byte of the next head came, while no request was in flight.
+    head_since: Option<Instant>,
+    close: Option<Close>,
+}
+
+impl Activity {
+    /// When the connection times out if nothing changes (no request is in flight).
+    fn deadline(&self, limits: &ConnectionLimits) -> Instant {
+        match self.head_since {
+            Some(t) => t + limits.header_read_timeout,
+            // A new connection must send its first head in the head timeout.
+            None if self.served == 0 => self.idle_since + limits.header_read_timeout,
+            None => self.idle_since + limits.keep_alive_timeout,
+        }
+    }
+}
+
+struct Conn {
+    id: u64,
+    activity: Mutex<Activity>,
+    changed: Notify,
+}
+
+impl Conn {
+    fn activity(&self) -> MutexGuard<'_, Activity> {
+        // A panic while holding this lock leaves plain counters behind; keep using them.
+        self.activity
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn ask_to_close(&self, why: Close) {
+        let mut a = self.activity();
+        if a.close.is_none() {
+            a.close = Some(why);
+        }
+        drop(a);
+        self.changed.notify_one();
+    }
+
+    fn bytes_arrived(&self) {
+        let mut a = self.activity();
+        if a.in_flight == 0 && a.head_since.is_none() {
+            a.head_since = Some(Instant::now());
+            drop(a);
+            self.changed.notify_one();
+        }
+    }
+
+    fn request_started(self: &Arc<Conn>) -> InFlight {
+        let mut a = self.activity();
+        a.in_flight += 1;
+        a.served += 1;
+        a.head_since = None;
+        drop(a);
+        self.changed.notify_one();
+        InFlight(self.clone())
+    }
+
+    /// What the connection's task does next, given when it asked hyper to close (if it did).
+    fn step(&self, limits: &ConnectionLimits, closing: Option<Instant>) -> Step {
+        let now = Instant::now();
+        let mut a = self.activity();
+        if a.close.is_none() && a.in_flight == 0 {
+            let deadline = a.deadline(limits);
+            if now < deadline {
+                return Step::Wait(Some(deadline));
+            }
+            a.close = Some(Close::TimedOut);
+            tracing::debug!(
+                conn = self.id,
+                "HTTP connection timed out waiting for a request"
+            );
+        }
+        match (a.close, closing) {
+            (None, _) => Step::Wait(None),
+            (Some(_), None) => Step::Graceful,
+            (Some(_), Some(_)) if a.in_flight > 0 => Step::Wait(None),
+            (Some(_), Some(since)) => {
+                let at = if a.served == 0 { since } else { since + LINGER };
+                if now >= at {
+                    Step::Drop
+                } else {
+                    Step::Wait(Some(at))
+                }
+            }
+        }
+    }
+}
+
+enum Step {
+    /// Until this instant (or for ever), or until the activity changes.
+    Wait(Option<Instant>),
+    /// Ask hyper to finish the request in flight and close (an idle connection at once).
+    Graceful,
+    /// Drop the connection now.
+    Drop,
+}
+
+/// A request in flight on a connection; dropped when hyper has taken the whole response
+/// body (it lives in that body), or when the request is abandoned.
+struct InFlight(Arc<Conn>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut a = self.0.activity();
+        a.in_flight = a.in_flight.saturating_sub(1);
+        if a.in_flight == 0 {
+            a.idle_since = Instant::now();
+        }
+        drop(a);
+        self.0.changed.notify_one();
+    }
+}
+
+/// Every open connection, oldest first.
+#[derive(Default)]
+struct Registry {
+    conns: Mutex<BTreeMap<u64, Arc<Conn>>>,
+    /// Told whenever a connection ends.
+    freed: Notify,
+}
+
+impl Registry {
+    fn conns(&self) -> MutexGuard<'_, BTreeMap<u64, Arc<Conn>>> {
+        self.conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn open(&self) -> usize {
+        self.conns().len()
+    }
+
+    fn insert(&self, id: u64) -> Arc<Conn> {
+        let conn = Arc::new(Conn {
+            id,
+            activity: Mutex::new(Activity {
+                in_flight: 0,
+                served: 0,
+                idle_since: Instant::now(),
+                head_since: None,
+                close: None,
+            }),
+            changed: Notify::new(),
+        });
+        self.conns().insert(id, conn.clone());
+        conn
+    }
+
+    fn has_evictable(&self) -> bool {
+        self.conns().values().any(|c| {
+            let a = c.activity();
+            a.in_flight == 0 && a.close.is_none()
+        })
+    }
+
+    /// Closes the oldest connection that never finished a head, or failing that the oldest
+    /// idle one; none with a request in flight.
+    fn evict_one(&self) -> bool {
+        let conns = self.conns();
+        let pick = |fresh_only: bool| {
+            conns.values().find(|c| {
+                let a = c.activity();
+                a.in_flight == 0 && a.close.is_none() && (!fresh_only || a.served == 0)
+            })
+        };
+        match pick(true).or_else(|| pick(false)) {
+            Some(conn) => {
+                conn.ask_to_close(Close::Evicted);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn close_all(&self) {
+        for conn in self.conns().values() {
+            conn.ask_to_close(Close::Shutdown);
+        }
+    }
+}
+
+/// Takes a connection out of the registry when its task ends, however it ends.
+struct Deregister {
+    registry: Arc<Registry>,
+    id: u64,
+}
+
+impl Drop for Deregister {
+    fn drop(&mut self) {
+        self.registry.conns().remove(&self.id);
+        self.registry.freed.notify_one();
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    conn: Arc<Conn>,
+    limits: ConnectionLimits,
+) {
+    let io = TokioIo::new(Watched {
+        stream,
+        conn: conn.clone(),
+    });
+    let for_requests = conn.clone();
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let in_flight = for_requests.request_started();
+        handle(
+            request,
+            router.clone(),
+            peer,
+            in_flight,
+            limits.body_read_timeout,
+        )
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.keep_alive(true)
+        .max_headers(PARSER_MAX_HEADERS)
+        // Timed here instead (`Activity`), with a separate keep-alive timeout.
+        .header_read_timeout(None);
+    let mut connection = pin!(http.serve_connection(io, service));
+    let mut closing: Option<Instant> = None;
+    loop {
+        let changed = conn.changed.notified();
+        match conn.step(&limits, closing) {
+            Step::Drop => return,
+            Step::Graceful => {
+                connection.as_mut().graceful_shutdown();
+                closing = Some(Instant::now());
+            }
+            Step::Wait(until) => {
+                let timer = async {
+                    match until {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    done = connection.as_mut() => {
+                        if let Err(e) = done {
+                            tracing::debug!(conn = conn.id, error = %e, "HTTP connection ended");
+                        }
+                        return;
+                    }
+                    _ = changed => {}
+                    _ = timer => {}
+                }
+            }
+        }
+    }
+}
+
+/// One request: its head checked, its body given a deadline, the client's address added
+/// for the rate limits, and `Connection: close` on the answer when the body was left
+/// unread (hyper then closes the connection, and a client that was not told would reuse it).
+async fn handle(
+    request: Request<Incoming>,
+    router: Router,
+    peer: SocketAddr,
+    in_flight: InFlight,
+    body_timeout: Duration,
+) -> Result<Response<Body>, Infallible> {
+    if let Some(refused) = check_head(&request) {
+        let mut response = refused.into_response();
+        if !request.body().is_end_stream() {
+            close_after(&mut response);
+        }
+        return Ok(keep_in_flight(response, in_flight));
+    }
+    let (mut parts, incoming) = request.into_parts();
+    let has_body = !incoming.is_end_stream();
+    let watch = Arc::new(BodyWatch::default());
+    let body = Body::new(DeadlineBody {
+        inner: incoming,
+        deadline: Box::pin(tokio::time::sleep(body_timeout)),
+        watch: watch.clone(),
+    });
+    parts.extensions.insert(ConnectInfo(peer));
+    let Ok(mut response) = router.oneshot(Request::from_parts(parts, body)).await;
+    if watch.timed_out.load(Ordering::Relaxed) {
+        response = ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            None,
+            format!(
+                "the request body did not arrive within {} seconds",
+                body_timeout.as_secs()
+            ),
+        )
+        .into_response();
+        close_after(&mut response);
+    }
+    if has_body && !watch.ended.load(Ordering::Relaxed) {
+        close_after(&mut response);
+    }
+    Ok(keep_in_flight(response, in_flight))
+}
+
+fn close_after(response: &mut Response<Body>) {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+}
+
+/// 414 for a request target over [`MAX_URI_BYTES`], 431 for more headers than
+/// [`MAX_HEADERS`] or [`MAX_HEADER_BYTES`], with the API's JSON error body.
+pub(crate) fn check_head<B>(request: &Request<B>) -> Option<ApiError> {
+    let uri = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return Some(ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            None,
+            format!("the request target is {uri} bytes; at most {MAX_URI_BYTES} are accepted"),
+        ));
+    }
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Some(ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            None,
+            format!(
+                "the request has {} headers of {bytes} bytes; at most {MAX_HEADERS} headers \
+                 of {MAX_HEADER_BYTES} bytes in all are accepted",
+                headers.len()
+            ),
+        ));
+    }
+    None
+}
+
+/// Whether a request's body was read to its end, or ran out of time.
+#[derive(Default)]
+struct BodyWatch {
+    ended: AtomicBool,
+    timed_out: AtomicBool,
+}
+
+/// A request body that fails once its deadline passes.
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    watch: Arc<BodyWatch>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+struct BodyTimedOut;
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(None) => {
+                self.watch.ended.store(true, Ordering::Relaxed);
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(frame)) => {
+                if self.inner.is_end_stream() {
+                    self.watch.ended.store(true, Ordering::Relaxed);
+                }
+                Poll::Ready(Some(frame.map_err(Into::into)))
+            }
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    self.watch.timed_out.store(true, Ordering::Relaxed);
+                    Poll::Ready(Some(Err(Box::new(BodyTimedOut))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Keeps the request counted as in flight until hyper has taken its whole response body.
+fn keep_in_flight(response: Response<Body>, in_flight: InFlight) -> Response<Body> {
+    response.map(|inner| {
+        Body::new(Guarded {
+            inner,
+            _in_flight: in_flight,
+        })
+    })
+}
+
+struct Guarded {
+    inner: Body,
+    _in_flight: InFlight,
+}
+
+impl HttpBody for Guarded {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The TCP stream, noting when bytes of a new request head arrive.
+struct Watched {
+    stream: TcpStream,
+    conn: Arc<Conn>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.conn.bytes_arrived();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn limits() -> ConnectionLimits {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(5),
+            keep_alive_timeout: Duration::from_secs(60),
+            ..ConnectionLimits::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_connection_gets_the_head_timeout_and_an_idle_one_the_keep_alive_timeout() {
+        let registry = Registry::default();
+        let conn = registry.insert(1);
+        let opened = Instant::now();
+        assert!(
+            matches!(conn.step(&limits(), None), Step::Wait(Some(at)) if at == opened + Duration::from_secs(5))
+        );
+        let in_flight = conn.request_started();
+        assert!(matches!(conn.step(&limits(), None), Step::Wait(None)));
+        tokio::time::advance(Duration::from_secs(100)).await;
+        drop(in_flight);
+        let idle = Instant::now();
+        assert!(
+            matches!(conn.step(&limits(), None), Step::Wait(Some(at)) if at == idle + Duration::from_secs(60))
+        );
+        tokio::time::advance(Duration::from_secs(2)).await;
+        conn.bytes_arrived();
+        let head = Instant::now();
+        assert!(
+            matches!(conn.step(&limits(), None), Step::Wait(Some(at)) if at == head + Duration::from_secs(5))
+        );
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(matches!(conn.step(&limits(), None), Step::Graceful));
+        assert_eq!(conn.activity().close, Some(Close::TimedOut));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn eviction_takes_a_connection_that_never_sent_a_head_before_an_idle_one() {
+        let registry = Registry::default();
+        let idle = registry.insert(1);
+        drop(idle.request_started());
+        let busy = registry.insert(2);
+        let _request = busy.request_started();
+        let fresh = registry.insert(3);
+        assert!(registry.evict_one());
+        assert_eq!(fresh.activity().close, Some(Close::Evicted));
+        assert!(registry.evict_one());
+        assert_eq!(idle.activity().close, Some(Close::Evicted));
+        // The one with a request in flight is never taken.
+        assert!(!registry.evict_one());
+        assert!(!registry.has_evictable());
+        assert_eq!(busy.activity().close, None);
+    }
+
+    #[test]
+    fn over_long_uris_and_over_large_headers_are_refused() {
+        let ok = Request::get("/healthz").body(()).unwrap();
+        assert!(check_head(&ok).is_none());
+        let long = Request::get(format!("/api/v1/skills?q={}", "a".repeat(MAX_URI_BYTES)))
+            .body(())
+            .unwrap();
+        assert_eq!(check_head(&long).unwrap().status, StatusCode::URI_TOO_LONG);
+        let big = Request::get("/")
+            .header("x-big", "b".repeat(MAX_HEADER_BYTES))
+            .body(())
+            .unwrap();
+        assert_eq!(
+            check_head(&big).unwrap().status,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+        let mut many = Request::get("/");
+        for i in 0..=MAX_HEADERS {
+            many = many.header(format!("x-h{i}"), "1");
+        }
+        assert_eq!(
+            check_head(&many.body(()).unwrap()).unwrap().status,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+    }
+}
