@@ -161,11 +161,11 @@ fn a_flood_of_half_sent_heads_under_a_low_fd_limit_leaves_healthz_answering_and_
 }
 
 #[tokio::test]
-async fn a_refusal_before_the_body_is_read_says_connection_close() {
+async fn a_refusal_before_the_body_is_read_drains_a_small_body_or_says_connection_close() {
     let dir = temp_dir();
     let node = Node::start(dir.path());
     let client = reqwest::Client::new();
-    // A sign-up-sized body that the role check refuses before reading it.
+    // A body over what the node drains (64 KiB), refused by the role check before it is read.
     let big = serde_json::json!({"name": "x".repeat(200_000)});
     let refused = client
         .post(node.url("/api/v1/employers"))
@@ -197,6 +197,38 @@ async fn a_refusal_before_the_body_is_read_says_connection_close() {
             .expect("the next request on the pool is answered");
         assert_eq!(refused.status(), 401);
     }
+    // A small body left unread is drained instead: the connection stays open, and the next
+    // request on it is answered.
+    let small = r#"{"name":"Acme","size_band":"10-49"}"#;
+    let mut kept = TcpStream::connect(node.addr).unwrap();
+    kept.write_all(
+        format!(
+            "POST /api/v1/employers HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{small}\
+             GET /healthz HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n",
+            small.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let both = read_answer(&mut kept, Duration::from_secs(10));
+    // Status lines (a JSON body ends without a line break, so the next one follows it).
+    let statuses: Vec<&str> = both
+        .match_indices("HTTP/1.1 ")
+        .filter_map(|(at, _)| both[at..].lines().next())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["HTTP/1.1 401 Unauthorized", "HTTP/1.1 200 OK"],
+        "{both}"
+    );
+    let first = both
+        .split("HTTP/1.1 200")
+        .next()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(!first.contains("connection: close"), "{both}");
+
     // A body that was read keeps the connection open.
     let token = node.first_token();
     let created = client

@@ -51,6 +51,9 @@ pub const MAX_HEADERS: usize = 100;
 /// hyper's parser refuses more header lines than this itself, with a bare 431; it is set
 /// above [`MAX_HEADERS`] so that requests just over our limit get the JSON answer.
 const PARSER_MAX_HEADERS: usize = 2 * MAX_HEADERS;
+/// The largest unread request body drained (read and discarded) after an early answer, so
+/// that its connection can be kept; a larger one closes the connection instead.
+pub const DRAIN_MAX: usize = 64 * 1024;
 /// Connections closing beyond the cap (evicted but not yet gone) before accepting waits.
 pub const CLOSING_SLACK: usize = 16;
 /// How long a connection that has answered requests gets to flush its last response once
@@ -489,8 +492,9 @@ async fn serve_connection(
 }
 
 /// One request: its head checked, its body given a deadline, the client's address added
-/// for the rate limits, and `Connection: close` on the answer when the body was left
-/// unread (hyper then closes the connection, and a client that was not told would reuse it).
+/// for the rate limits. A body the handler left unread (a 401 or 403 from the role check,
+/// a 413) is drained if small; otherwise the answer says `Connection: close` (hyper closes
+/// such a connection, and a client that was not told would reuse it and fail).
 async fn handle(
     request: Request<Incoming>,
     router: Router,
@@ -507,12 +511,12 @@ async fn handle(
     }
     let (mut parts, incoming) = request.into_parts();
     let has_body = !incoming.is_end_stream();
+    let expects_continue = parts
+        .headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let watch = Arc::new(BodyWatch::default());
-    let body = Body::new(DeadlineBody {
-        inner: incoming,
-        deadline: Box::pin(tokio::time::sleep(body_timeout)),
-        watch: watch.clone(),
-    });
+    let body = Body::new(DeadlineBody::new(incoming, body_timeout, watch.clone()));
     parts.extensions.insert(ConnectInfo(peer));
     let Ok(mut response) = router.oneshot(Request::from_parts(parts, body)).await;
     if watch.timed_out.load(Ordering::Relaxed) {
@@ -528,7 +532,10 @@ async fn handle(
         .into_response();
         close_after(&mut response);
     }
-    if has_body && !watch.ended.load(Ordering::Relaxed) {
+    if has_body
+        && !watch.ended.load(Ordering::Relaxed)
+        && !drain(watch.take_unread(), expects_continue).await
+    {
         close_after(&mut response);
     }
     Ok(keep_in_flight(response, in_flight))
@@ -575,18 +582,43 @@ pub(crate) fn check_head<B>(request: &Request<B>) -> Option<ApiError> {
     None
 }
 
-/// Whether a request's body was read to its end, or ran out of time.
+/// Whether a request's body was read to its end, or ran out of time; and the part left
+/// unread when the handler dropped it, handed back for [`drain`].
 #[derive(Default)]
 struct BodyWatch {
     ended: AtomicBool,
     timed_out: AtomicBool,
+    unread: Mutex<Option<(Incoming, Instant)>>,
+}
+
+impl BodyWatch {
+    fn take_unread(&self) -> Option<(Incoming, Instant)> {
+        self.unread
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
 }
 
 /// A request body that fails once its deadline passes.
 struct DeadlineBody {
-    inner: Incoming,
+    /// `None` once dropped (see `Drop`).
+    inner: Option<Incoming>,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    deadline_at: Instant,
     watch: Arc<BodyWatch>,
+}
+
+impl DeadlineBody {
+    fn new(inner: Incoming, timeout: Duration, watch: Arc<BodyWatch>) -> DeadlineBody {
+        let deadline_at = Instant::now() + timeout;
+        DeadlineBody {
+            inner: Some(inner),
+            deadline: Box::pin(tokio::time::sleep_until(deadline_at)),
+            deadline_at,
+            watch,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -601,20 +633,24 @@ impl HttpBody for DeadlineBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match Pin::new(&mut self.inner).poll_frame(cx) {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(&mut *inner).poll_frame(cx) {
             Poll::Ready(None) => {
-                self.watch.ended.store(true, Ordering::Relaxed);
+                this.watch.ended.store(true, Ordering::Relaxed);
                 Poll::Ready(None)
             }
             Poll::Ready(Some(frame)) => {
-                if self.inner.is_end_stream() {
-                    self.watch.ended.store(true, Ordering::Relaxed);
+                if inner.is_end_stream() {
+                    this.watch.ended.store(true, Ordering::Relaxed);
                 }
                 Poll::Ready(Some(frame.map_err(Into::into)))
             }
-            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
                 Poll::Ready(()) => {
-                    self.watch.timed_out.store(true, Ordering::Relaxed);
+                    this.watch.timed_out.store(true, Ordering::Relaxed);
                     Poll::Ready(Some(Err(Box::new(BodyTimedOut))))
                 }
                 Poll::Pending => Poll::Pending,
@@ -623,11 +659,62 @@ impl HttpBody for DeadlineBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(HttpBody::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), HttpBody::size_hint)
+    }
+}
+
+impl Drop for DeadlineBody {
+    fn drop(&mut self) {
+        // A body the handler did not read to its end goes back to `handle`, which may
+        // drain it so that the connection can be kept.
+        let ended = self.watch.ended.load(Ordering::Relaxed);
+        let timed_out = self.watch.timed_out.load(Ordering::Relaxed);
+        if let Some(inner) = self.inner.take() {
+            if !ended && !timed_out && !inner.is_end_stream() {
+                *self
+                    .watch
+                    .unread
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((inner, self.deadline_at));
+            }
+        }
+    }
+}
+
+/// Reads and discards the rest of a body the handler left unread, if it is declared small
+/// ([`DRAIN_MAX`]) and arrives before its deadline: then the connection can serve the next
+/// request. `false` when the connection must close instead.
+async fn drain(unread: Option<(Incoming, Instant)>, expects_continue: bool) -> bool {
+    let Some((mut body, deadline)) = unread else {
+        return false;
+    };
+    // A client waiting for `100 Continue` has sent nothing yet: refuse it, don't invite it.
+    let small = body
+        .size_hint()
+        .upper()
+        .is_some_and(|n| n <= DRAIN_MAX as u64);
+    if expects_continue || !small {
+        return false;
+    }
+    let read_all = async {
+        loop {
+            match std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+                None => return true,
+                Some(Ok(_)) => {}
+                Some(Err(_)) => return false,
+            }
+        }
+    };
+    tokio::select! {
+        drained = read_all => drained,
+        _ = tokio::time::sleep_until(deadline) => false,
     }
 }
 
