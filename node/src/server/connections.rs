@@ -113,10 +113,10 @@ pub async fn serve(
             // Every connection is busy with a request (or still closing): new clients wait
             // in the kernel's backlog until one ends.
             warned.full(open);
-            let freed = registry.freed.notified();
+            let room = registry.room.notified();
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = freed => {}
+                _ = room => {}
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             }
             continue;
@@ -234,14 +234,23 @@ struct Activity {
     in_flight: usize,
     /// Requests whose head was read on this connection.
     served: u64,
-    /// When it last had no request in flight (opened, or its last response went out).
+    /// When it last had no request in flight (opened, or its last response went out), moved
+    /// on by every write that makes progress: a response still going out to a slow reader
+    /// is not idleness, a reader that takes nothing for the keep-alive timeout is.
     idle_since: Instant,
+    /// The socket refused the last write (its buffer is full): a response is going out.
+    write_pending: bool,
     /// When the first byte of the next head came, while no request was in flight.
     head_since: Option<Instant>,
     close: Option<Close>,
 }
 
 impl Activity {
+    /// Whether it may be closed for a newcomer: no request in flight, no response going out.
+    fn evictable(&self) -> bool {
+        self.in_flight == 0 && !self.write_pending && self.close.is_none()
+    }
+
     /// When the connection times out if nothing changes (no request is in flight).
     fn deadline(&self, limits: &ConnectionLimits) -> Instant {
         match self.head_since {
@@ -257,6 +266,8 @@ struct Conn {
     id: u64,
     activity: Mutex<Activity>,
     changed: Notify,
+    /// The registry's [`Registry::room`].
+    room: Arc<Notify>,
 }
 
 impl Conn {
@@ -310,18 +321,45 @@ impl Conn {
                 "HTTP connection timed out waiting for a request"
             );
         }
-        match (a.close, closing) {
-            (None, _) => Step::Wait(None),
-            (Some(_), None) => Step::Graceful,
-            (Some(_), Some(_)) if a.in_flight > 0 => Step::Wait(None),
-            (Some(_), Some(since)) => {
-                let at = if a.served == 0 { since } else { since + LINGER };
-                if now >= at {
-                    Step::Drop
-                } else {
-                    Step::Wait(Some(at))
-                }
-            }
+        let Some(why) = a.close else {
+            // A request is in flight.
+            return Step::Wait(None);
+        };
+        let Some(since) = closing else {
+            return Step::Graceful;
+        };
+        if a.in_flight > 0 {
+            // hyper finishes it and then closes (the shutdown deadline bounds the wait).
+            return Step::Wait(None);
+        }
+        let drop_at = match why {
+            // Nothing was ever answered, or nothing moved for a whole timeout: nothing to
+            // flush that anyone is waiting for.
+            _ if a.served == 0 => Some(since),
+            Close::TimedOut => Some(since),
+            Close::Evicted => Some(since + LINGER),
+            // A response still going out at shutdown gets the grace period.
+            Close::Shutdown if a.write_pending => None,
+            Close::Shutdown => Some(since.max(a.idle_since) + LINGER),
+        };
+        match drop_at {
+            Some(at) if now >= at => Step::Drop,
+            at => Step::Wait(at),
+        }
+    }
+
+    /// A write to the socket went through (`Some(bytes)`) or was refused for now (`None`).
+    fn wrote(&self, progress: Option<usize>) {
+        let mut a = self.activity();
+        let was_pending = a.write_pending;
+        a.write_pending = progress.is_none();
+        if progress.is_some_and(|n| n > 0) && a.in_flight == 0 {
+            a.idle_since = Instant::now();
+        }
+        let changed = was_pending != a.write_pending;
+        drop(a);
+        if changed {
+            self.changed.notify_one();
         }
     }
 }
@@ -343,11 +381,16 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         let mut a = self.0.activity();
         a.in_flight = a.in_flight.saturating_sub(1);
-        if a.in_flight == 0 {
+        let idle = a.in_flight == 0;
+        if idle {
             a.idle_since = Instant::now();
         }
         drop(a);
         self.0.changed.notify_one();
+        if idle {
+            // The accept loop may be waiting for a connection it could make room with.
+            self.0.room.notify_one();
+        }
     }
 }
 
@@ -355,8 +398,9 @@ impl Drop for InFlight {
 #[derive(Default)]
 struct Registry {
     conns: Mutex<BTreeMap<u64, Arc<Conn>>>,
-    /// Told whenever a connection ends.
-    freed: Notify,
+    /// Told whenever a connection ends or its last request in flight finishes: the accept
+    /// loop, waiting at the cap, may have room again.
+    room: Arc<Notify>,
 }
 
 impl Registry {
@@ -377,20 +421,19 @@ impl Registry {
                 in_flight: 0,
                 served: 0,
                 idle_since: Instant::now(),
+                write_pending: false,
                 head_since: None,
                 close: None,
             }),
             changed: Notify::new(),
+            room: self.room.clone(),
         });
         self.conns().insert(id, conn.clone());
         conn
     }
 
     fn has_evictable(&self) -> bool {
-        self.conns().values().any(|c| {
-            let a = c.activity();
-            a.in_flight == 0 && a.close.is_none()
-        })
+        self.conns().values().any(|c| c.activity().evictable())
     }
 
     /// Closes the oldest connection that never finished a head, or failing that the oldest
@@ -400,7 +443,7 @@ impl Registry {
         let pick = |fresh_only: bool| {
             conns.values().find(|c| {
                 let a = c.activity();
-                a.in_flight == 0 && a.close.is_none() && (!fresh_only || a.served == 0)
+                a.evictable() && (!fresh_only || a.served == 0)
             })
         };
         match pick(true).or_else(|| pick(false)) {
@@ -428,7 +471,7 @@ struct Deregister {
 impl Drop for Deregister {
     fn drop(&mut self) {
         self.registry.conns().remove(&self.id);
-        self.registry.freed.notify_one();
+        self.registry.room.notify_one();
     }
 }
 
@@ -753,10 +796,22 @@ impl HttpBody for Guarded {
     }
 }
 
-/// The TCP stream, noting when bytes of a new request head arrive.
+/// The TCP stream, noting when bytes of a new request head arrive and whether responses
+/// are going out.
 struct Watched {
     stream: TcpStream,
     conn: Arc<Conn>,
+}
+
+impl Watched {
+    fn note_write(&self, polled: &Poll<std::io::Result<usize>>) {
+        match polled {
+            Poll::Ready(Ok(n)) => self.conn.wrote(Some(*n)),
+            Poll::Pending => self.conn.wrote(None),
+            // The connection is failing; hyper ends it.
+            Poll::Ready(Err(_)) => self.conn.wrote(Some(0)),
+        }
+    }
 }
 
 impl AsyncRead for Watched {
@@ -780,7 +835,9 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.note_write(&polled);
+        polled
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -796,7 +853,9 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.note_write(&polled);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -860,6 +919,50 @@ mod tests {
         assert!(!registry.evict_one());
         assert!(!registry.has_evictable());
         assert_eq!(busy.activity().close, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_response_going_out_at_shutdown_is_waited_for_then_the_connection_dropped() {
+        let registry = Registry::default();
+        let conn = registry.insert(1);
+        drop(conn.request_started());
+        // The socket is full: the response is still going out, so it is not evictable.
+        conn.wrote(None);
+        assert!(!registry.has_evictable());
+        registry.close_all();
+        assert!(matches!(conn.step(&limits(), None), Step::Graceful));
+        let since = Instant::now();
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(matches!(
+            conn.step(&limits(), Some(since)),
+            Step::Wait(None)
+        ));
+        // Flushed: a moment for the last bytes, then it is dropped.
+        conn.wrote(Some(10));
+        let flushed = Instant::now();
+        assert!(
+            matches!(conn.step(&limits(), Some(since)), Step::Wait(Some(at)) if at == flushed + LINGER)
+        );
+        tokio::time::advance(LINGER).await;
+        assert!(matches!(conn.step(&limits(), Some(since)), Step::Drop));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reader_that_takes_bytes_is_not_idle_and_one_that_stops_is() {
+        let conn = Registry::default().insert(1);
+        drop(conn.request_started());
+        tokio::time::advance(Duration::from_secs(50)).await;
+        conn.wrote(Some(1000));
+        tokio::time::advance(Duration::from_secs(50)).await;
+        // 100 s after its answer began, but only 50 s since it last took bytes.
+        assert!(matches!(conn.step(&limits(), None), Step::Wait(Some(_))));
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert!(matches!(conn.step(&limits(), None), Step::Graceful));
+        // Timed out: dropped at once, whatever it still had to send.
+        assert!(matches!(
+            conn.step(&limits(), Some(Instant::now())),
+            Step::Drop
+        ));
     }
 
     #[test]
