@@ -295,11 +295,12 @@ fn a_head_or_body_that_does_not_arrive_in_time_is_cut_off() {
     // Half a head: closed without an answer once the head timeout passes.
     let started = Instant::now();
     let mut head = stall(node.addr, b"GET /healthz HTTP/1.1\r\nHost: node\r\n");
-    let answer = read_answer(&mut head, Duration::from_secs(10));
+    let answer = read_answer(&mut head, Duration::from_secs(20));
     let took = started.elapsed();
     assert!(answer.is_empty(), "{answer:?}");
+    // Not before the timeout; the upper bound leaves room for a loaded machine.
     assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        took >= Duration::from_millis(900) && took < Duration::from_secs(10),
         "closed after {took:?}"
     );
 
@@ -310,7 +311,7 @@ fn a_head_or_body_that_does_not_arrive_in_time_is_cut_off() {
         b"POST /api/v1/auth/login HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\n\
           Content-Length: 100\r\n\r\n{\"username\":",
     );
-    let answer = read_answer(&mut body, Duration::from_secs(10));
+    let answer = read_answer(&mut body, Duration::from_secs(20));
     let took = started.elapsed();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert!(
@@ -318,7 +319,7 @@ fn a_head_or_body_that_does_not_arrive_in_time_is_cut_off() {
         "{answer:?}"
     );
     assert_eq!(json_body(&answer)["error"], "request_timeout");
-    assert!(took < Duration::from_secs(5), "answered after {took:?}");
+    assert!(took < Duration::from_secs(10), "answered after {took:?}");
 
     // A connection idle between requests stays for the keep-alive timeout (60 s by
     // default), not the head timeout: a second request after the head timeout works.
