@@ -112,23 +112,39 @@ pub struct RunArgs {
     #[arg(long, env = "TECHHIRE_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
     /// Seconds a client has to send a request head (overrides the config file).
-    #[arg(long, env = "TECHHIRE_HTTP_HEADER_READ_TIMEOUT_SECS", value_name = "SECS",
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(
+        long,
+        env = "TECHHIRE_HTTP_HEADER_READ_TIMEOUT_SECS",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
     pub http_header_read_timeout_secs: Option<u64>,
     /// Seconds a client has to send a request body (overrides the config file).
-    #[arg(long, env = "TECHHIRE_HTTP_BODY_READ_TIMEOUT_SECS", value_name = "SECS",
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(
+        long,
+        env = "TECHHIRE_HTTP_BODY_READ_TIMEOUT_SECS",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
     pub http_body_read_timeout_secs: Option<u64>,
     /// Seconds an idle keep-alive connection is kept (overrides the config file).
-    #[arg(long, env = "TECHHIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECS", value_name = "SECS",
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(
+        long,
+        env = "TECHHIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECS",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
     pub http_keep_alive_timeout_secs: Option<u64>,
     /// HTTP connections served at once, 0 for automatic (overrides the config file).
     #[arg(long, env = "TECHHIRE_HTTP_MAX_CONNECTIONS", value_name = "N")]
     pub http_max_connections: Option<usize>,
     /// Seconds requests in flight get to finish at shutdown (overrides the config file).
-    #[arg(long, env = "TECHHIRE_HTTP_SHUTDOWN_GRACE_SECS", value_name = "SECS",
-          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    #[arg(
+        long,
+        env = "TECHHIRE_HTTP_SHUTDOWN_GRACE_SECS",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(0..=3600)
+    )]
     pub http_shutdown_grace_secs: Option<u64>,
     /// Config file to use instead of `<data-dir>/config.toml`.
     #[arg(long, env = "TECHHIRE_CONFIG")]
@@ -715,5 +731,43 @@ mod tests {
         assert!(bad.is_err(), "only true or false");
         let bad = Cli::try_parse_from(["techhire", "run", "--p2p-listen", "127.0.0.1:7070"]);
         assert!(bad.is_err(), "a multiaddr, not a socket address");
+    }
+
+    #[test]
+    fn http_limit_flags_override_the_file_and_are_range_checked() {
+        let mut config = Config::default();
+        run_args(&[
+            "--http-header-read-timeout-secs",
+            "3",
+            "--http-body-read-timeout-secs",
+            "4",
+            "--http-keep-alive-timeout-secs",
+            "5",
+            "--http-max-connections",
+            "50",
+            "--http-shutdown-grace-secs",
+            "0",
+        ])
+        .apply_to(&mut config);
+        let http = &config.http;
+        assert_eq!(
+            (
+                http.header_read_timeout_secs,
+                http.body_read_timeout_secs,
+                http.keep_alive_timeout_secs,
+                http.max_connections,
+                http.shutdown_grace_secs
+            ),
+            (3, 4, 5, 50, 0)
+        );
+        for (flag, value) in [
+            ("--http-header-read-timeout-secs", "0"),
+            ("--http-body-read-timeout-secs", "3601"),
+            ("--http-keep-alive-timeout-secs", "0"),
+            ("--http-shutdown-grace-secs", "3601"),
+        ] {
+            let bad = Cli::try_parse_from(["techhire", "run", flag, value]);
+            assert!(bad.is_err(), "{flag} {value} accepted");
+        }
     }
 }
