@@ -6,7 +6,7 @@
 //! use up every descriptor (`accept` then fails with EMFILE and `/healthz` goes unanswered),
 //! and a single stalled client keeps SIGTERM from ever finishing.
 //!
-//! Every connection has an [`Activity`] record that both its task and the request handler
+//! Every connection has an `Activity` record that both its task and the request handler
 //! update: requests in flight, when it went idle, when the first byte of the next head came.
 //! Its task sleeps until the deadline that record implies (the head timeout, or the
 //! keep-alive timeout between requests) or until the record changes. The accept loop keeps a
