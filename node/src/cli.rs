@@ -117,6 +117,41 @@ pub struct RunArgs {
     /// HTTP listen address (overrides the config file).
     #[arg(long, env = "TECHHIRE_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
+    /// Seconds a client has to send a request head (overrides the config file).
+    #[arg(
+        long,
+        env = "TECHHIRE_HTTP_HEADER_READ_TIMEOUT_SECS",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub http_header_read_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request body (overrides the config file).
+    #[arg(
+        long,
+        env = "TECHHIRE_HTTP_BODY_READ_TIMEOUT_SECS",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub http_body_read_timeout_secs: Option<u64>,
+    /// Seconds an idle keep-alive connection is kept (overrides the config file).
+    #[arg(
+        long,
+        env = "TECHHIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECS",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub http_keep_alive_timeout_secs: Option<u64>,
+    /// HTTP connections served at once, 0 for automatic (overrides the config file).
+    #[arg(long, env = "TECHHIRE_HTTP_MAX_CONNECTIONS", value_name = "N")]
+    pub http_max_connections: Option<usize>,
+    /// Seconds requests in flight get to finish at shutdown (overrides the config file).
+    #[arg(
+        long,
+        env = "TECHHIRE_HTTP_SHUTDOWN_GRACE_SECS",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(0..=3600)
+    )]
+    pub http_shutdown_grace_secs: Option<u64>,
     /// Config file to use instead of `<data-dir>/config.toml`.
     #[arg(long, env = "TECHHIRE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -157,6 +192,29 @@ impl RunArgs {
     pub fn apply_to(&self, config: &mut Config) {
         if let Some(addr) = self.http_listen {
             config.http.listen = addr;
+        }
+        let http = &mut config.http;
+        for (flag, setting) in [
+            (
+                self.http_header_read_timeout_secs,
+                &mut http.header_read_timeout_secs,
+            ),
+            (
+                self.http_body_read_timeout_secs,
+                &mut http.body_read_timeout_secs,
+            ),
+            (
+                self.http_keep_alive_timeout_secs,
+                &mut http.keep_alive_timeout_secs,
+            ),
+            (self.http_shutdown_grace_secs, &mut http.shutdown_grace_secs),
+        ] {
+            if let Some(secs) = flag {
+                *setting = secs;
+            }
+        }
+        if let Some(n) = self.http_max_connections {
+            http.max_connections = n;
         }
         if let Some(filter) = &self.log {
             config.log.filter.clone_from(filter);
@@ -404,6 +462,20 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
     let mut config: Config = node_dir::load_config(dir, args.config.as_deref())?;
     args.apply_to(&mut config);
     init_logging(&config.log.filter, config.log.format);
+    // First of all: a thousand stalled clients used up the usual 1024, and the HTTP
+    // connection cap is set under whatever figure is in force.
+    let (fd_before, fd_limit) = server::FdLimit::raise();
+    let limits = config.http.connection_limits(fd_limit.soft);
+    tracing::info!(
+        open_file_limit = fd_limit.soft,
+        raised_from = fd_before.soft,
+        max_connections = limits.max_connections,
+        header_read_timeout_secs = limits.header_read_timeout.as_secs(),
+        body_read_timeout_secs = limits.body_read_timeout.as_secs(),
+        keep_alive_timeout_secs = limits.keep_alive_timeout.as_secs(),
+        shutdown_grace_secs = limits.shutdown_grace.as_secs(),
+        "HTTP connection limits"
+    );
     // Before anything is created or opened: a bad skills file stops the node at once, with
     // every problem listed.
     let taxonomy = load_taxonomy(&config, dir)?;
@@ -483,7 +555,7 @@ async fn run_node(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     warn_if_cache_is_small(&store, config.storage.store_options().cache_capacity)?;
-    server::serve(listener, state, shutdown)
+    server::serve_with(listener, state, shutdown, limits)
         .await
         .context("serving HTTP")?;
     store.flush().context("flushing the database at shutdown")?;
@@ -725,5 +797,43 @@ mod tests {
         assert!(bad.is_err(), "only true or false");
         let bad = Cli::try_parse_from(["techhire", "run", "--p2p-listen", "127.0.0.1:7070"]);
         assert!(bad.is_err(), "a multiaddr, not a socket address");
+    }
+
+    #[test]
+    fn http_limit_flags_override_the_file_and_are_range_checked() {
+        let mut config = Config::default();
+        run_args(&[
+            "--http-header-read-timeout-secs",
+            "3",
+            "--http-body-read-timeout-secs",
+            "4",
+            "--http-keep-alive-timeout-secs",
+            "5",
+            "--http-max-connections",
+            "50",
+            "--http-shutdown-grace-secs",
+            "0",
+        ])
+        .apply_to(&mut config);
+        let http = &config.http;
+        assert_eq!(
+            (
+                http.header_read_timeout_secs,
+                http.body_read_timeout_secs,
+                http.keep_alive_timeout_secs,
+                http.max_connections,
+                http.shutdown_grace_secs
+            ),
+            (3, 4, 5, 50, 0)
+        );
+        for (flag, value) in [
+            ("--http-header-read-timeout-secs", "0"),
+            ("--http-body-read-timeout-secs", "3601"),
+            ("--http-keep-alive-timeout-secs", "0"),
+            ("--http-shutdown-grace-secs", "3601"),
+        ] {
+            let bad = Cli::try_parse_from(["techhire", "run", flag, value]);
+            assert!(bad.is_err(), "{flag} {value} accepted");
+        }
     }
 }

@@ -133,14 +133,93 @@ pub struct HttpConfig {
     /// Address the HTTP API listens on.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Seconds a client has to send a whole request head, from when the connection opens
+    /// or the first byte of a later request; 1 to 3600.
+    #[serde(default = "default_header_secs", deserialize_with = "header_secs")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a whole request body, from the end of its head; 1 to 3600.
+    #[serde(default = "default_body_secs", deserialize_with = "body_secs")]
+    pub body_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection may sit idle between requests; 1 to 3600.
+    #[serde(
+        default = "default_keep_alive_secs",
+        deserialize_with = "keep_alive_secs"
+    )]
+    pub keep_alive_timeout_secs: u64,
+    /// Connections served at once; 0: as many as the open file limit allows (less a reserve).
+    #[serde(default)]
+    pub max_connections: usize,
+    /// Seconds requests in flight get to finish after SIGTERM or Ctrl-C; 0 to 3600.
+    #[serde(default = "default_grace_secs", deserialize_with = "grace_secs")]
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: default_listen(),
+            header_read_timeout_secs: default_header_secs(),
+            body_read_timeout_secs: default_body_secs(),
+            keep_alive_timeout_secs: default_keep_alive_secs(),
+            max_connections: 0,
+            shutdown_grace_secs: default_grace_secs(),
         }
     }
+}
+
+impl HttpConfig {
+    /// The listener's timeouts and connection cap, under a descriptor limit of `fd_limit`.
+    pub fn connection_limits(&self, fd_limit: u64) -> crate::server::ConnectionLimits {
+        crate::server::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_secs),
+            keep_alive_timeout: Duration::from_secs(self.keep_alive_timeout_secs),
+            max_connections: crate::server::connection_cap(self.max_connections, fd_limit),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+        }
+    }
+}
+
+fn default_header_secs() -> u64 {
+    10
+}
+
+fn default_body_secs() -> u64 {
+    30
+}
+
+fn default_keep_alive_secs() -> u64 {
+    60
+}
+
+fn default_grace_secs() -> u64 {
+    10
+}
+
+/// A number of seconds from `min` to 3600, or an error naming `key`.
+fn seconds<'de, D: Deserializer<'de>>(d: D, key: &str, min: u64) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        n if (min..=3600).contains(&n) => Ok(n),
+        n => Err(serde::de::Error::custom(format!(
+            "{key} must be from {min} to 3600 (got {n})"
+        ))),
+    }
+}
+
+fn header_secs<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    seconds(d, "http.header_read_timeout_secs", 1)
+}
+
+fn body_secs<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    seconds(d, "http.body_read_timeout_secs", 1)
+}
+
+fn keep_alive_secs<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    seconds(d, "http.keep_alive_timeout_secs", 1)
+}
+
+fn grace_secs<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    seconds(d, "http.shutdown_grace_secs", 0)
 }
 
 fn default_listen() -> SocketAddr {
@@ -636,6 +715,44 @@ mod tests {
             ("expiry = 3", "expiry"),
         ] {
             let err = Config::parse(&format!("[profiles]\n{text}\n"), Path::new("x.toml"))
+                .expect_err(text)
+                .to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn http_limits_parse_and_bad_values_name_their_key() {
+        let config = Config::parse(
+            "[http]\nheader_read_timeout_secs = 3\nbody_read_timeout_secs = 7\n\
+             keep_alive_timeout_secs = 20\nmax_connections = 100\nshutdown_grace_secs = 0\n",
+            Path::new("x.toml"),
+        )
+        .expect("valid http settings");
+        let limits = config.http.connection_limits(4096);
+        assert_eq!(limits.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(limits.body_read_timeout, Duration::from_secs(7));
+        assert_eq!(limits.keep_alive_timeout, Duration::from_secs(20));
+        assert_eq!(limits.max_connections, 100);
+        assert_eq!(limits.shutdown_grace, Duration::ZERO);
+        // A cap above what the descriptor limit allows is lowered under it.
+        assert!(config.http.connection_limits(256).max_connections < 256 - 64);
+        for (text, key) in [
+            (
+                "header_read_timeout_secs = 0",
+                "http.header_read_timeout_secs",
+            ),
+            (
+                "body_read_timeout_secs = 3601",
+                "http.body_read_timeout_secs",
+            ),
+            (
+                "keep_alive_timeout_secs = 0",
+                "http.keep_alive_timeout_secs",
+            ),
+            ("shutdown_grace_secs = 3601", "http.shutdown_grace_secs"),
+        ] {
+            let err = Config::parse(&format!("[http]\n{text}\n"), Path::new("x.toml"))
                 .expect_err(text)
                 .to_string();
             assert!(err.contains(key), "{text}: {err}");

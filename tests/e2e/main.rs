@@ -9,6 +9,7 @@ mod disk;
 mod durability;
 mod federation;
 mod first_run;
+mod http_limits;
 mod limits;
 mod metrics;
 mod nat;

@@ -34,6 +34,11 @@ pub(crate) fn techhire(args: &[&str]) -> Command {
         "TECHHIRE_SKILLS_EXTENSION",
         "TECHHIRE_P2P_LISTEN",
         "TECHHIRE_TOKEN",
+        "TECHHIRE_HTTP_HEADER_READ_TIMEOUT_SECS",
+        "TECHHIRE_HTTP_BODY_READ_TIMEOUT_SECS",
+        "TECHHIRE_HTTP_KEEP_ALIVE_TIMEOUT_SECS",
+        "TECHHIRE_HTTP_MAX_CONNECTIONS",
+        "TECHHIRE_HTTP_SHUTDOWN_GRACE_SECS",
     ] {
         cmd.env_remove(var);
     }
@@ -228,6 +233,25 @@ impl Captured {
     }
 }
 
+/// `cmd` run under `prlimit --nofile=limit:limit` (util-linux), so that the process starts
+/// with that open file limit, soft and hard (the node cannot raise it). Its settings and
+/// environment are kept; its process id stays the node's (prlimit execs it).
+pub(crate) fn with_fd_limit(cmd: &Command, limit: u64) -> Command {
+    let mut limited = Command::new("prlimit");
+    limited
+        .arg(format!("--nofile={limit}:{limit}"))
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => limited.env(key, value),
+            None => limited.env_remove(key),
+        };
+    }
+    limited
+}
+
 /// A running `techhire run`, killed (SIGKILL) when dropped if it still runs.
 pub(crate) struct Node {
     child: Child,
@@ -316,6 +340,11 @@ impl Node {
 
     pub(crate) fn stdout(&self) -> String {
         self.stdout.text()
+    }
+
+    /// What the node has logged so far.
+    pub(crate) fn stderr(&self) -> String {
+        self.stderr.text()
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

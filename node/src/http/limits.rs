@@ -1,11 +1,18 @@
 //! Rate limits on the two doors anyone can knock on: sign-in and the public application
-//! form. Sign-in is limited per username (password guessing against one account) and per
-//! client address (guessing across accounts); the form per client address and for the
-//! whole node (a flood from many addresses). Counting is `governor`'s (GCRA).
+//! form. Sign-in is limited per username and client address together (password guessing
+//! against one account) and per client address (guessing across accounts); the form per
+//! client address and for the whole node (a flood from many addresses). Counting is
+//! `governor`'s (GCRA).
+//!
+//! Why the username's limit is also keyed by address: keyed by username alone, anyone who
+//! knows an account's name could keep it locked for ever by sending a wrong password every
+//! few seconds, and its owner could never sign in. Keyed by both, a guesser spends only
+//! their own budget; guessing one account from many addresses is bounded by each address's
+//! limit and by argon2's cost.
 //!
 //! The client address is the TCP peer's (`ConnectInfo`). Behind a reverse proxy every
-//! client has the proxy's address, so the per-address limits then act node-wide; the
-//! per-username limit still holds for each account (docs/operator-guide.md).
+//! client has the proxy's address, so the per-address limits then act node-wide, and the
+//! per-username limit as one for the whole account again (docs/operator-guide.md).
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -18,7 +25,7 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLim
 
 use super::error::ApiError;
 
-/// Sign-in attempts per username: 10 at once, then one every 6 seconds.
+/// Sign-in attempts per username from one address: 10 at once, then one every 6 seconds.
 const SIGN_IN_PER_NAME: (u32, Duration) = (10, Duration::from_secs(6));
 /// Sign-in attempts per client address: 30 at once, then one a second.
 const SIGN_IN_PER_ADDRESS: (u32, Duration) = (30, Duration::from_secs(1));
@@ -41,7 +48,7 @@ fn quota((burst, every): (u32, Duration)) -> Quota {
 
 /// The node's limiters (one set per node, shared by the API and the pages).
 pub struct Limits {
-    sign_in_by_name: DefaultKeyedRateLimiter<String>,
+    sign_in_by_name: DefaultKeyedRateLimiter<(String, Option<IpAddr>)>,
     sign_in_by_address: DefaultKeyedRateLimiter<IpAddr>,
     apply_by_address: DefaultKeyedRateLimiter<IpAddr>,
     apply_all: DefaultDirectRateLimiter,
@@ -69,7 +76,7 @@ impl Limits {
             check_keyed(&self.sign_in_by_address, &ip)
                 .map_err(|wait| refused("sign-in attempts from this address", wait))?;
         }
-        check_keyed(&self.sign_in_by_name, &username.to_lowercase())
+        check_keyed(&self.sign_in_by_name, &(username.to_lowercase(), client))
             .map_err(|wait| refused("sign-in attempts for this username", wait))
     }
 
@@ -185,6 +192,22 @@ mod tests {
             limits.sign_in(&format!("user{i}"), Some(one)).unwrap();
         }
         assert!(limits.sign_in("another", Some(one)).is_err());
+    }
+
+    #[test]
+    fn guesses_from_one_address_do_not_lock_the_account_out_elsewhere() {
+        let limits = Limits::default();
+        let guesser: IpAddr = "10.0.0.66".parse().unwrap();
+        for _ in 0..SIGN_IN_PER_NAME.0 {
+            limits.sign_in("dana", Some(guesser)).unwrap();
+        }
+        assert!(limits.sign_in("dana", Some(guesser)).is_err());
+        // Dana, from her own address, still gets in (her own attempts are counted apart).
+        let own: IpAddr = "10.0.0.8".parse().unwrap();
+        for _ in 0..SIGN_IN_PER_NAME.0 {
+            limits.sign_in("Dana", Some(own)).unwrap();
+        }
+        assert!(limits.sign_in("dana", Some(own)).is_err());
     }
 
     #[test]

@@ -141,7 +141,11 @@ impl Window {
             ));
         }
         let offset = offset.unwrap_or(0);
-        if offset + limit > MAX_DEPTH {
+        // Checked: a huge offset would wrap in a release build (and panic in a debug one).
+        if offset
+            .checked_add(limit)
+            .is_none_or(|depth| depth > MAX_DEPTH)
+        {
             return Err(ApiError::bad_query(
                 Some("offset".into()),
                 format!(

@@ -213,8 +213,44 @@ fn num(n: impl fmt::Display) -> String {
     n.to_string()
 }
 
-/// Every data row of the CSV export, in order, handed to `f`.
+/// A cell as written to the CSV: text a spreadsheet would run as a formula (it starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, which spreadsheets
+/// show as text (OWASP, "CSV Injection"). Community names, regions and cell keys come
+/// from other nodes' signed records, so any of them may be hostile; numbers (a negative
+/// one included) are left as they are.
+pub(crate) fn spreadsheet_safe(cell: String) -> String {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && !is_plain_number(&cell) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+/// `-12` or `-0.5`: a sign, digits and at most one point (no exponent, no `inf`).
+fn is_plain_number(cell: &str) -> bool {
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    !digits.is_empty()
+        && digits.chars().any(|c| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.matches('.').count() <= 1
+}
+
+/// Every data row of the CSV export, in order, handed to `f`, each cell made
+/// [`spreadsheet_safe`] (the export writes these rows and its verification compares
+/// the file with them, so both see the same cells).
 fn rows<E>(
+    chosen: &[&HeldReport],
+    certificates: &[(&SignedRecord, MembershipCert)],
+    view: &NationalView<'_>,
+    mut f: impl FnMut(Row) -> Result<(), E>,
+) -> Result<(), E> {
+    raw_rows(chosen, certificates, view, |row| {
+        f(row.map(spreadsheet_safe))
+    })
+}
+
+fn raw_rows<E>(
     chosen: &[&HeldReport],
     certificates: &[(&SignedRecord, MembershipCert)],
     view: &NationalView<'_>,
@@ -1019,6 +1055,54 @@ mod tests {
         let summary = verify_export(text.as_bytes(), &[key(9).public()]).unwrap();
         assert_eq!(summary.format, ExportFormat::Csv);
         assert_eq!(summary.reports.len(), 6);
+    }
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_made_text() {
+        use crate::metrics::national::tests::{cell, held, MARCH};
+        use techhire_protocol::Value::People;
+        let (member, steward) = (key(5), key(9));
+        let hostile = "=HYPERLINK(\"http://x.example/\",\"open\")";
+        let reports = vec![held(
+            &member,
+            1,
+            MARCH,
+            1,
+            hostile,
+            "\tTX",
+            vec![
+                cell("applied", "", "", People(120)),
+                cell("placed", "", "", People(40)),
+                cell("placed", "soc", "-2+3+cmd|' /C calc'!A0", People(40)),
+            ],
+        )];
+        let certificates = vec![certificate(&steward, &member, "@SUM(A1)+cmd|calc", "\tTX")];
+        let view = national_view(&reports, &PeriodFilter::All);
+        let text = export_csv(&reports, &certificates, &view);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(text.as_bytes());
+        let mut seen_quoted = 0;
+        for row in reader.records() {
+            for field in row.unwrap().iter() {
+                if field.starts_with('\'') {
+                    seen_quoted += 1;
+                }
+                let live = field.starts_with(['=', '+', '@', '\t', '\r'])
+                    || (field.starts_with('-') && !is_plain_number(field));
+                assert!(!live, "a live formula in the CSV: {field:?}\n{text}");
+            }
+        }
+        assert!(seen_quoted >= 3, "{text}");
+        assert!(text.contains("'=HYPERLINK"), "{text}");
+        // The file still verifies: the check compares with the same neutralised cells.
+        verify_export(text.as_bytes(), &[steward.public()]).unwrap();
+        // Plain text and numbers are left alone.
+        assert_eq!(spreadsheet_safe("Akron".into()), "Akron");
+        assert_eq!(spreadsheet_safe("-12".into()), "-12");
+        assert_eq!(spreadsheet_safe("-1+2".into()), "'-1+2");
+        assert_eq!(spreadsheet_safe("\r=1".into()), "'\r=1");
+        assert_eq!(spreadsheet_safe("-inf".into()), "'-inf");
     }
 
     #[test]

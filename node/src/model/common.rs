@@ -160,7 +160,22 @@ pub(crate) fn opt_text(field: &str, value: Option<&str>, max: usize) -> Result<(
         };
         return Err(FieldError::new(field, reason));
     }
+    if value.chars().any(is_bidi_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain bidirectional embedding, override or isolate characters \
+             (U+202A to U+202E, U+2066 to U+2069)",
+        ));
+    }
     Ok(())
+}
+
+/// Unicode's explicit bidirectional embeddings, overrides and isolates. Text carrying them
+/// can show in an order other than the one it is stored in (a name that reads as another,
+/// a file name whose extension appears reversed: CVE-2021-42574, "Trojan Source"); no
+/// name, title or note needs them (the implicit marks U+200E and U+200F stay allowed).
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 pub(crate) fn items<T>(field: &str, list: &[T], max: usize) -> Result<(), FieldError> {
@@ -261,6 +276,23 @@ pub(crate) fn skill_name(field: &str, value: &str) -> Result<(), FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bidirectional_overrides_are_refused_in_names_and_notes() {
+        for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}']
+            .into_iter()
+            .chain(['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'])
+        {
+            let name = format!("Acme{c}gpj.exe");
+            let err = text("name", &name, MAX_NAME).expect_err("a bidi control in a name");
+            assert_eq!(err.field, "name");
+            assert!(err.reason.contains("bidirectional"), "{}", err.reason);
+            assert!(opt_text("notes", Some(&name), MAX_NOTE).is_err());
+        }
+        // Right-to-left text itself, and the implicit marks, are names like any other.
+        text("name", "مؤسسة \u{200F}Acme\u{200E}", MAX_NAME).expect("Arabic with marks");
+        text("name", "שלום", MAX_NAME).expect("Hebrew");
+    }
 
     #[test]
     fn records_read_back_what_they_wrote_and_refuse_another_order() {

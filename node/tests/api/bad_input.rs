@@ -215,6 +215,54 @@ async fn over_long_string_is_422() {
 }
 
 #[tokio::test]
+async fn bidirectional_override_characters_in_names_are_422() {
+    let api = TestApi::new().await;
+    let before = baseline(&api, EMPLOYERS, employer_body("A")).await;
+    // "Acme" followed by a right-to-left override: shown as another name than stored.
+    let body = refused(
+        &api,
+        EMPLOYERS,
+        employer_body("Acme \u{202E}cod.exe"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("name"),
+    )
+    .await;
+    assert!(
+        body["reason"].as_str().unwrap().contains("bidirectional"),
+        "{body}"
+    );
+    refused(
+        &api,
+        EMPLOYERS,
+        with(
+            employer_body("B"),
+            "/contacts/0/name",
+            json!("Pat \u{2067}Hiring"),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("contacts[0].name"),
+    )
+    .await;
+    assert_nothing_written(&api, EMPLOYERS, &before, employer_body("C")).await;
+    let before = baseline(&api, CANDIDATES, candidate_body("Ada", "ada@example.net")).await;
+    refused(
+        &api,
+        CANDIDATES,
+        candidate_body("Ada \u{202D}Lovelace", "ada2@example.net"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("personal.name"),
+    )
+    .await;
+    assert_nothing_written(
+        &api,
+        CANDIDATES,
+        &before,
+        candidate_body("Ada", "ada3@example.net"),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn invalid_email_is_422() {
     let api = TestApi::new().await;
     let before = baseline(&api, EMPLOYERS, employer_body("A")).await;

@@ -455,7 +455,7 @@ async fn the_operator_sees_what_each_employer_was_shown() {
 async fn bad_search_input_is_refused_naming_the_parameter() {
     let api = TestApi::new().await;
     let opening = api.new_opening(api.employer_id).await;
-    let cases: [(&str, Option<&str>); 14] = [
+    let cases: [(&str, Option<&str>); 16] = [
         ("/api/v1/search/candidates", Some("skills")),
         ("/api/v1/search/candidates?skills=", Some("skills")),
         ("/api/v1/search/candidates?skills=%20,", Some("skills[0]")),
@@ -489,6 +489,15 @@ async fn bad_search_input_is_refused_naming_the_parameter() {
         ),
         (
             "/api/v1/search/candidates?skills=python&offset=5000",
+            Some("offset"),
+        ),
+        // offset + limit past usize::MAX: refused, not wrapped round (or a panic).
+        (
+            "/api/v1/search/candidates?skills=python&offset=18446744073709551615",
+            Some("offset"),
+        ),
+        (
+            "/api/v1/search/candidates?skills=python&limit=100&offset=18446744073709551516",
             Some("offset"),
         ),
         (
@@ -537,6 +546,14 @@ async fn bad_search_input_is_refused_naming_the_parameter() {
         ) {
             problems.push(format!("{path}: {p}"));
         }
+    }
+    let huge = format!("/api/v1/openings/{opening}/matches?offset={}", usize::MAX);
+    if let Some(p) = error_problem(
+        &api.get(&huge, &api.employer).await,
+        StatusCode::BAD_REQUEST,
+        Some("offset"),
+    ) {
+        problems.push(format!("{huge}: {p}"));
     }
     assert_no_problems(&problems);
     // Nothing about a refused search reaches the audit.
