@@ -22,4 +22,5 @@ pub mod server;
 pub mod sharing;
 pub mod skills;
 pub mod store;
+pub mod telemetry;
 pub mod ui;

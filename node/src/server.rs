@@ -80,6 +80,7 @@ pub fn state_with_index(
         metrics: Arc::new(Publisher::new(MetricsSettings::default().threshold)),
         sharing: Arc::new(crate::sharing::Sharing::default()),
         limits: Arc::new(crate::http::limits::Limits::default()),
+        telemetry: crate::telemetry::Telemetry::default(),
     })
 }
 

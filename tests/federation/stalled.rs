@@ -180,3 +180,36 @@ async fn oversized_gossip_frames_are_counted_and_later_gossip_still_arrives() {
     .await;
     assert_eq!(honest.status().peers.len(), 1, "still connected");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rejection_counters_survive_a_restart() {
+    let steward = Steward::new();
+    let honest = Member::start(&steward, "Birmingham, AL", vec![]).await;
+    let sender = Member::start(&steward, "El Paso, TX", vec![honest.addr()]).await;
+    wait_for(Duration::from_secs(30), || {
+        honest.status().peers.iter().any(|p| p["member"] == true)
+    })
+    .await;
+    sender
+        .federation
+        .gossip_unchecked(vec![1, 2, 3])
+        .await
+        .unwrap();
+    wait_for(Duration::from_secs(30), || {
+        honest.rejected("undecodable") == 1
+    })
+    .await;
+    // Stored at the next tick.
+    wait_for(Duration::from_secs(30), || {
+        honest
+            .store
+            .get_meta::<serde_json::Value>("federation_counters")
+            .unwrap()
+            .is_some_and(|c| c["rejected"]["undecodable"] == 1)
+    })
+    .await;
+    let name = honest.name.clone();
+    let (key, dir, tmp) = honest.stop().await;
+    let back = Member::open(&steward, &name, key, dir, tmp, vec![]).await;
+    assert_eq!(back.rejected("undecodable"), 1);
+}

@@ -100,6 +100,41 @@ const MAX_FETCH_ROUNDS: u32 = 16;
 /// connection (which it then never learns), while publishing still reaches it.
 const BLOCKED_SCORE: f64 = -6.5;
 
+/// Where the accepted and rejected counters are kept between runs (store meta).
+const COUNTERS_META: &str = "federation_counters";
+
+/// The record counters as stored: they count since the node was first started.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Counters {
+    accepted: u64,
+    rejected: BTreeMap<String, u64>,
+}
+
+impl Shared {
+    fn counters(&self) -> Counters {
+        Counters {
+            accepted: self.accepted.load(Ordering::Relaxed),
+            rejected: Rejection::ALL
+                .iter()
+                .zip(&self.rejected)
+                .map(|(r, n)| (r.as_str().to_owned(), n.load(Ordering::Relaxed)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+        }
+    }
+
+    /// Takes up the counts of earlier runs.
+    fn restore(&self, saved: &Counters) {
+        self.accepted.store(saved.accepted, Ordering::Relaxed);
+        for (r, n) in Rejection::ALL.iter().zip(&self.rejected) {
+            n.store(
+                saved.rejected.get(r.as_str()).copied().unwrap_or(0),
+                Ordering::Relaxed,
+            );
+        }
+    }
+}
+
 /// How a node takes part in the federation.
 #[derive(Debug, Clone)]
 pub struct FederationConfig {
@@ -425,6 +460,8 @@ impl Federation {
             stalled: AtomicU64::new(0),
             reachable: RwLock::new(config.reachability),
         });
+        let saved: Counters = shared.store.get_meta(COUNTERS_META)?.unwrap_or_default();
+        shared.restore(&saved);
         let mut swarm = build_swarm(&shared.keypair, &config)?;
         for addr in &config.listen {
             swarm.listen_on(addr.clone()).map_err(|e| {
@@ -472,6 +509,7 @@ impl Federation {
             advertised: None,
             relays: HashMap::new(),
             connections: HashMap::new(),
+            saved,
         };
         tokio::spawn(node.run(rx));
         Ok(federation)
@@ -791,6 +829,8 @@ struct Node {
     /// Every open connection: its peer, whether it goes through a relay, and the address
     /// this node dialled if it did (a relay can be reserved there).
     connections: HashMap<ConnectionId, (PeerId, bool, Option<Multiaddr>)>,
+    /// The counters as last stored ([`COUNTERS_META`]).
+    saved: Counters,
 }
 
 impl Node {
@@ -887,10 +927,27 @@ impl Node {
         self.advertise();
         self.dial_members();
         self.keep_relays();
+        self.save_counters();
         self.banned.retain(|_, until| *until > Instant::now());
         let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
         self.direct
             .on_tick(&mut self.swarm.behaviour_mut().direct, &connected);
+    }
+
+    /// Stores the record counters if they changed since the last tick, so that they count
+    /// across restarts (an operator watching rejections should not see them fall to zero).
+    fn save_counters(&mut self) {
+        let now = self.shared.counters();
+        if now == self.saved {
+            return;
+        }
+        self.saved = now.clone();
+        let store = self.shared.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.commit(|tx| tx.put_meta(COUNTERS_META, &now)).await {
+                tracing::warn!(error = %e, "cannot store the federation's counters");
+            }
+        });
     }
 
     /// Dials each bootstrap address whose peer is not connected (nor being dialled), once

@@ -34,6 +34,25 @@ pub(super) async fn healthz(State(state): State<AppState>) -> ApiResult<Response
     .into_response())
 }
 
+/// Operational figures in the Prometheus text format (`crate::telemetry`).
+pub(super) async fn telemetry(State(state): State<AppState>) -> Response {
+    let text = tokio::task::spawn_blocking(move || {
+        state
+            .telemetry
+            .render(&state.store, state.federation.as_ref())
+    })
+    .await
+    .unwrap_or_default();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
 /// Readiness: 200 while the node can serve reads and save writes, 503 (with why) once it
 /// cannot, so that a load balancer or monitor stops sending it work.
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {

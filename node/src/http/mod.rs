@@ -56,6 +56,8 @@ pub struct AppState {
     pub sharing: Arc<crate::sharing::Sharing>,
     /// Rate limits on sign-in and the public application form.
     pub limits: Arc<limits::Limits>,
+    /// Operational figures for `GET /metrics` (requests counted by the router).
+    pub telemetry: crate::telemetry::Telemetry,
 }
 
 /// Facts about this node that the API reports.
@@ -153,12 +155,13 @@ impl Route {
 
     /// Whether this is a paged list (`GET /api/v1/<collection>` answering `{items, next_after}`).
     pub fn is_list(&self) -> bool {
-        const NOT_LISTS: [&str; 11] = [
+        const NOT_LISTS: [&str; 12] = [
             "/api/v1/skills",
             "/api/v1/skills/unmatched",
             "/api/v1/search/candidates",
             "/healthz",
             "/readyz",
+            "/metrics",
             "/api/v1/openapi.json",
             "/api/v1/whoami",
             "/api/v1/community",
@@ -191,6 +194,14 @@ pub fn routes() -> Vec<Route> {
             "node",
             "Liveness and store check: `degraded` (with why) when writes cannot be saved",
             get(admin::healthz),
+        ),
+        Route::new(
+            Method::GET,
+            "/metrics",
+            Access::Public,
+            "node",
+            "Operational figures for monitoring, in the Prometheus text format: requests, store flushes, disk space, federation peers, lag and rejections",
+            get(admin::telemetry),
         ),
         Route::new(
             Method::GET,
@@ -410,6 +421,10 @@ pub fn router(state: AppState) -> Router {
         debug_assert!(MethodFilter::try_from(route.method).is_ok());
     }
     let api = router
+        .route_layer(middleware::from_fn_with_state(
+            state.telemetry.clone(),
+            count_request,
+        ))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -448,6 +463,28 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     // The web interface's pages (`crate::ui`), which call the API above in-process.
     crate::ui::mount(api, state)
+}
+
+/// Counts every request a route answered, by the route's template (`crate::telemetry`).
+async fn count_request(
+    State(telemetry): State<crate::telemetry::Telemetry>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    telemetry.observe(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }
 
 #[derive(Clone)]

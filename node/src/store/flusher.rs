@@ -33,10 +33,29 @@ pub(super) const MARKER_FILE: &str = "techhire.durable";
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
+/// What the flusher thread reads and raises, shared with the store.
+struct Progress {
+    /// The highest commit number applied to the tree so far.
+    applied: Arc<AtomicU64>,
+    /// Raised to every value written to the marker.
+    durable: Arc<AtomicU64>,
+    failure: Arc<OnceLock<String>>,
+    counts: Arc<Counts>,
+}
+
+/// What the flusher has done, for the operator's monitoring.
+#[derive(Debug, Default)]
+pub(super) struct Counts {
+    pub(super) flushes: AtomicU64,
+    pub(super) failures: AtomicU64,
+    pub(super) micros: AtomicU64,
+}
+
 pub(super) struct Flusher {
     /// Why flushing failed, once it has: from then on nothing is written or acknowledged
     /// until the node restarts.
     pub(super) failure: Arc<OnceLock<String>>,
+    pub(super) counts: Arc<Counts>,
     queue: Option<mpsc::Sender<Waiter>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -129,13 +148,20 @@ impl Flusher {
         let marker = Marker::new(db_dir);
         let log_path = db_dir.join("db");
         let failure = Arc::new(OnceLock::new());
-        let failed = failure.clone();
+        let counts = Arc::new(Counts::default());
+        let progress = Progress {
+            applied,
+            durable,
+            failure: failure.clone(),
+            counts: counts.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("store-flusher".into())
-            .spawn(move || run(db, &log_path, marker, applied, durable, failed, rx))
+            .spawn(move || run(db, &log_path, marker, progress, rx))
             .map_err(|e| StoreError::Flush(format!("cannot start the flusher thread: {e}")))?;
         Ok(Flusher {
             failure,
+            counts,
             queue: Some(queue),
             thread: Some(thread),
         })
@@ -172,11 +198,15 @@ fn run(
     db: sled::Db,
     log_path: &Path,
     marker: Marker,
-    applied: Arc<AtomicU64>,
-    durable: Arc<AtomicU64>,
-    failure: Arc<OnceLock<String>>,
+    progress: Progress,
     rx: mpsc::Receiver<Waiter>,
 ) {
+    let Progress {
+        applied,
+        durable,
+        failure,
+        counts,
+    } = progress;
     let mut recorded = durable.load(Ordering::Acquire);
     // Opened lazily, then kept: the flush path should not pay for opening files.
     let mut files: Option<(File, File)> = None;
@@ -190,6 +220,7 @@ fn run(
         waiters.extend(rx.try_iter());
         // Read before flushing: every batch numbered up to here was applied already.
         let target = applied.load(Ordering::Acquire);
+        let started = std::time::Instant::now();
         let result = match &failed {
             Some(e) => Err(format!("an earlier flush failed ({e}); restart the node")),
             None => flush(
@@ -201,6 +232,14 @@ fn run(
                 target,
             ),
         };
+        counts.flushes.fetch_add(1, Ordering::Relaxed);
+        counts.micros.fetch_add(
+            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        if result.is_err() {
+            counts.failures.fetch_add(1, Ordering::Relaxed);
+        }
         match &result {
             Ok(()) => {
                 recorded = recorded.max(target);

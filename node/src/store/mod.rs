@@ -61,6 +61,15 @@ pub enum StoreError {
     },
 }
 
+/// What the store's flusher has done ([`Store::flush_stats`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FlushStats {
+    pub flushes: u64,
+    pub failures: u64,
+    /// Time spent flushing, in all.
+    pub seconds: f64,
+}
+
 impl StoreError {
     /// Whether the error is the disk being full (`ENOSPC`, or a quota).
     pub fn is_disk_full(&self) -> bool {
@@ -395,6 +404,8 @@ struct Inner {
     applied: Arc<AtomicU64>,
     /// What the durable marker says now (the flusher raises it).
     durable: Arc<AtomicU64>,
+    /// The database's folder.
+    path: std::path::PathBuf,
     flusher: flusher::Flusher,
 }
 
@@ -440,6 +451,7 @@ impl Store {
                 write_lock: Mutex::new(()),
                 applied,
                 durable,
+                path: path.to_path_buf(),
                 flusher,
             }),
         })
@@ -536,6 +548,24 @@ impl Store {
             report.records += 1;
         }
         Ok(report)
+    }
+
+    /// Flushes so far, for the operator's monitoring.
+    pub fn flush_stats(&self) -> FlushStats {
+        let c = &self.inner.flusher.counts;
+        FlushStats {
+            flushes: c.flushes.load(Ordering::Relaxed),
+            failures: c.failures.load(Ordering::Relaxed),
+            seconds: c.micros.load(Ordering::Relaxed) as f64 / 1e6,
+        }
+    }
+
+    /// Bytes free to this (unprivileged) process on the database's filesystem.
+    pub fn disk_free(&self) -> Result<u64, StoreError> {
+        let stat = rustix::fs::statvfs(&self.inner.path).map_err(|e| {
+            StoreError::Flush(format!("statvfs {}: {e}", self.inner.path.display()))
+        })?;
+        Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
     }
 
     /// Why the store cannot write any more (a flush failed, e.g. the disk is full), if so.

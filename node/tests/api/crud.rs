@@ -564,3 +564,30 @@ async fn concurrent_creates_get_distinct_ids_and_all_are_kept() {
     );
     assert_eq!(listed.len(), 25, "the token's employer and the 24 new ones");
 }
+
+#[tokio::test]
+async fn metrics_for_monitoring_count_requests_by_route_and_show_the_store() {
+    let api = TestApi::new().await;
+    let id = api.new_candidate().await;
+    check(
+        api.get(&format!("/api/v1/candidates/{id}"), &api.operator)
+            .await,
+        StatusCode::OK,
+    );
+    let (status, body) = api.get("/metrics", NO_TOKEN).await;
+    assert_eq!(status, StatusCode::OK);
+    // Not JSON: the helper hands it back as text.
+    let text = body.as_str().unwrap().to_owned();
+    for expected in [
+        // By the route's template, never the path with its id.
+        "techhire_http_requests_total{route=\"/api/v1/candidates/{id}\",method=\"GET\",status=\"200\"} 1",
+        "techhire_http_requests_total{route=\"/api/v1/candidates\",method=\"POST\",status=\"201\"} 1",
+        "techhire_http_request_duration_seconds_count{route=\"/api/v1/candidates/{id}\",method=\"GET\"} 1",
+        "techhire_store_writes_failing 0",
+        "techhire_disk_free_bytes ",
+        "techhire_store_flushes_total ",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in\n{text}");
+    }
+    assert!(!text.contains(&format!("/api/v1/candidates/{id}\"")));
+}

@@ -270,6 +270,7 @@ fn designed_access(method: &Method, path: &str) -> Option<Vec<Role>> {
     let public = [
         "GET /healthz",
         "GET /readyz",
+        "GET /metrics",
         "GET /api/v1/openapi.json",
         "POST /api/v1/auth/login",
         "POST /api/v1/auth/first-sign-in",
