@@ -166,8 +166,20 @@ async fn newcomer(n: usize) {
             .iter()
             .all(|(_, _, k)| feed::head(store, k).unwrap_or(0) >= PER_MEMBER)
     };
+    let converging = Instant::now();
+    let mut reported = Instant::now();
     wait("the members converge", Duration::from_secs(600), || {
-        members.iter().all(|(_, s, _)| holds_all(s))
+        let done = members.iter().filter(|(_, s, _)| holds_all(s)).count();
+        if reported.elapsed() > Duration::from_secs(30) {
+            reported = Instant::now();
+            let connections: usize = members.iter().map(|(f, _, _)| member_connections(f)).sum();
+            println!(
+                "  after {:.0} s: {done} of {n} members hold every feed; {:.1} member connections each",
+                converging.elapsed().as_secs_f64(),
+                connections as f64 / n as f64
+            );
+        }
+        done == n
     })
     .await;
     println!(

@@ -124,7 +124,8 @@ impl From<StoreError> for ApiError {
                     StatusCode::INSUFFICIENT_STORAGE,
                     "insufficient_storage",
                     None,
-                    "the node's disk is full; the write was not saved",
+                    "the node's disk is full: nothing can be saved, and the database may refuse \
+                     reads too, until the operator frees space and restarts the node",
                 )
             }
             e => ApiError::internal("store error", e),
