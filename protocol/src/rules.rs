@@ -278,7 +278,7 @@ mod tests {
             assert_eq!(known_kind(RecordKind(k)), feed_or_membership, "{k}");
             assert_eq!(
                 RecordKind(k).name().is_some(),
-                feed_or_membership || [6, 8, 9].contains(&k)
+                feed_or_membership || [6, 8, 9, 10].contains(&k)
             );
         }
         for k in [6, 8, 9] {

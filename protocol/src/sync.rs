@@ -378,8 +378,13 @@ mod tests {
             Err(DecodeError::UnsupportedVersion(0))
         );
         assert!(matches!(
-            SyncRequest::decode(&[1, 3]),
+            SyncRequest::decode(&[1, 5]),
             Err(DecodeError::InvalidValue(_))
+        ));
+        // A tag that takes a cursor, without it.
+        assert!(matches!(
+            SyncRequest::decode(&[1, 3]),
+            Err(DecodeError::UnexpectedEnd)
         ));
         assert!(matches!(
             SyncResponse::decode(&[1, 3]),
