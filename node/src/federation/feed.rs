@@ -461,6 +461,13 @@ fn membership_name(record: &SignedRecord) -> Vec<u8> {
     name
 }
 
+/// Whether this very membership record is held (it was verified when it was stored).
+pub(super) fn holds_membership(store: &Store, record: &SignedRecord) -> Result<bool, StoreError> {
+    Ok(store
+        .blob_get(Table::Membership, &membership_name(record))?
+        .is_some_and(|held| held == record.encode()))
+}
+
 /// Keeps a verified membership record; `false` if it was already held.
 pub fn keep_membership(tx: &mut WriteTx<'_>, record: &SignedRecord) -> Result<bool, StoreError> {
     let name = membership_name(record);

@@ -510,6 +510,7 @@ impl Federation {
             relays: HashMap::new(),
             connections: HashMap::new(),
             saved,
+            dialing: HashSet::new(),
         };
         tokio::spawn(node.run(rx));
         Ok(federation)
@@ -831,6 +832,8 @@ struct Node {
     connections: HashMap<ConnectionId, (PeerId, bool, Option<Multiaddr>)>,
     /// The counters as last stored ([`COUNTERS_META`]).
     saved: Counters,
+    /// Members `dial_members` is dialling now.
+    dialing: HashSet<PeerId>,
 }
 
 impl Node {
@@ -1067,14 +1070,14 @@ impl Node {
             })
             .into_iter()
             .collect();
-        let connected_members = read(&self.shared.peers)
-            .values()
-            .filter(|p| p.member)
-            .count();
+        // Peers connected (confirmed or not yet) and dials on their way count against the
+        // budget: counting confirmed members only made every confirmation dial again, and
+        // with a hundred members each ended with thirty connections and no CPU to spare.
+        let connected = read(&self.shared.peers).len();
         let mut budget = self
             .config
             .min_member_connections
-            .saturating_sub(connected_members);
+            .saturating_sub(connected + self.dialing.len());
         let mut candidates = Vec::new();
         {
             let book = read(&self.shared.book);
@@ -1113,11 +1116,13 @@ impl Node {
                 budget -= 1;
             }
             self.backoff.dialled(peer, now);
+            self.dialing.insert(peer);
             let opts = DialOpts::peer_id(peer)
                 .addresses(addrs)
                 .condition(PeerCondition::DisconnectedAndNotDialing)
                 .build();
             if let Err(e) = self.swarm.dial(opts) {
+                self.dialing.remove(&peer);
                 tracing::debug!(%peer, error = %e, "cannot dial a member");
             }
         }
@@ -1319,6 +1324,12 @@ impl Node {
                     self.dial_bootstrap();
                 }
             }
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                ..
+            } => {
+                self.dialing.remove(&peer);
+            }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 write(&self.shared.listening).retain(|a| *a != address);
             }
@@ -1331,6 +1342,7 @@ impl Node {
                 connection_id,
                 ..
             } => {
+                self.dialing.remove(&peer_id);
                 if self.banned.contains_key(&peer_id) {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
@@ -1528,6 +1540,12 @@ impl Node {
                     .flatten();
                 tokio::spawn(async move {
                     for record in records {
+                        // Held already: checked when it was stored. Every member answers
+                        // with every certificate at every tick, so verifying them all again
+                        // grew with the square of the federation's size.
+                        if feed::holds_membership(&shared.store, &record).unwrap_or(false) {
+                            continue;
+                        }
                         if let Err(r) = check_envelope(&record, now_ms())
                             .and_then(|()| record.verify().map_err(|_| Rejection::BadSignature))
                         {
@@ -1557,10 +1575,14 @@ impl Node {
                         *k = (*k).max(their_head);
                     }
                     let ours = feed::head(&self.shared.store, &origin).unwrap_or(u64::MAX);
-                    let fetching = self.asking(
-                        &peer,
-                        |a| matches!(a, Asked::Fetch { origin: o, .. } if *o == origin),
-                    );
+                    // One fetch run per origin at a time, from whichever peer announced it
+                    // first: fetching every origin from every peer that has it made each
+                    // tick cost members × peers × origins requests, and a hundred members
+                    // never converged.
+                    let fetching = self
+                        .pending
+                        .values()
+                        .any(|(_, a)| matches!(a, Asked::Fetch { origin: o, .. } if *o == origin));
                     if their_head > ours && !fetching {
                         self.ask(
                             peer,
