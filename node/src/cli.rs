@@ -774,8 +774,10 @@ mod tests {
     #[test]
     fn storage_skills_and_p2p_settings_file_then_environment_then_flags() {
         let file = Config::parse(
-            "[storage]\ncache_capacity_mb = 512\nverify_on_start = true\n\
-             [skills]\nextension_file = \"skills.local.toml\"\n",
+            &Config::complete(
+                "[storage]\ncache_capacity_mb = 512\nverify_on_start = true\n\
+                 [skills]\nextension_file = \"skills.local.toml\"\n",
+            ),
             Path::new("test.toml"),
         )
         .expect("valid config");
