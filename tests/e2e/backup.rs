@@ -154,6 +154,7 @@ async fn a_backup_under_write_load_restores_every_write_acknowledged_before_it_b
 
     let restored = tmp.path().join("restored");
     restore("restore", &file, &dir, &restored);
+    run(&["check", "--data-dir", path_str(&restored)]).assert_success();
     let back = Node::start(&restored);
     let api = back.api(&token);
     for ack in before {

@@ -359,7 +359,11 @@ pub fn import(path: &Path, input: &mut impl BufRead) -> Result<ImportReport, Sto
             expected: SCHEMA_VERSION,
         });
     }
-    let db = sled::Config::new().path(path).open()?;
+    // The default page cache, not sled's own 1 GiB: an import writes once and reads little.
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(super::StoreOptions::default().cache_capacity)
+        .open()?;
     let mut hasher = Sha256::new();
     let mut entries = 0u64;
     let mut batch = sled::Batch::default();
