@@ -17,6 +17,7 @@ use crate::skills::Taxonomy;
 use crate::store::Table;
 use crate::{node_dir, seed, server};
 
+mod backup;
 mod demo;
 mod federation;
 mod metrics;
@@ -81,6 +82,32 @@ pub enum Command {
         #[arg(long)]
         repair_marker: bool,
     },
+    /// Back up a running node: a consistent copy of its whole database, asked of it over
+    /// HTTP (POST /api/v1/backup; an operator token). node.key and config.toml are not in it.
+    Backup {
+        /// The file to write (must not exist; written as FILE.partial until complete).
+        #[arg(long)]
+        out: PathBuf,
+        /// The node's HTTP address.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An operator token.
+        #[arg(long, env = "TECHHIRE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Write a new data folder from a backup (refuses an existing folder).
+    Restore(RestoreArgs),
+    /// Write every record of a stopped node to a file, in the backup format (for moving to
+    /// another machine, layout version or store).
+    Export {
+        #[command(flatten)]
+        dir: DataDir,
+        /// The file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a new data folder from an export (the same as restore).
+    Import(RestoreArgs),
     /// Federation membership: steward keys, certificates, revocations, joining, status.
     Federation {
         #[command(subcommand)]
@@ -108,6 +135,23 @@ pub enum Command {
         #[arg(long, default_value_t = 2000)]
         candidates: u64,
     },
+}
+
+/// `techhire restore` and `techhire import`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup or export file.
+    pub file: PathBuf,
+    /// The new data folder (must not exist).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// The node's own node.key, copied into the new folder (it must be the key the backup
+    /// belongs to).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The node's config.toml, checked and copied into the new folder.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -348,6 +392,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (_, report) = node_dir::open_store(&dir.data_dir, &opts)?;
             println!("ok: {} entries checked, none damaged", report.records);
             Ok(())
+        }
+        Command::Backup { out, url, token } => {
+            init_logging("warn", LogFormat::Text);
+            backup::backup(&url, &token, &out).await
+        }
+        Command::Export { dir, out } => {
+            init_logging("warn", LogFormat::Text);
+            backup::export(&dir.data_dir, &out)
+        }
+        Command::Restore(args) | Command::Import(args) => {
+            init_logging("warn", LogFormat::Text);
+            backup::restore(
+                &args.file,
+                &args.data_dir,
+                args.key.as_deref(),
+                args.config.as_deref(),
+            )
         }
         Command::Federation { command } => {
             init_logging("warn", LogFormat::Text);
@@ -713,8 +774,10 @@ mod tests {
     #[test]
     fn storage_skills_and_p2p_settings_file_then_environment_then_flags() {
         let file = Config::parse(
-            "[storage]\ncache_capacity_mb = 512\nverify_on_start = true\n\
-             [skills]\nextension_file = \"skills.local.toml\"\n",
+            &Config::complete(
+                "[storage]\ncache_capacity_mb = 512\nverify_on_start = true\n\
+                 [skills]\nextension_file = \"skills.local.toml\"\n",
+            ),
             Path::new("test.toml"),
         )
         .expect("valid config");

@@ -532,12 +532,108 @@ fn skills_file_message(path: &str, errors: &[ExtensionError]) -> String {
     out
 }
 
+/// The version of the config file's layout, which its first setting must state
+/// (`config_version = 1`).
+pub const CONFIG_VERSION: u64 = 1;
+
+/// The sections every config file must have (an empty one takes every default): a file cut
+/// short loses its last sections, and a missing section must be an error, not defaults
+/// (a node that lost `[federation]` would quietly leave its federation).
+pub const SECTIONS: [&str; 7] = [
+    "http",
+    "storage",
+    "log",
+    "skills",
+    "federation",
+    "metrics",
+    "profiles",
+];
+
+/// A config file as written: the version line and every section, each optional here so
+/// that what is missing can be named.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    config_version: Option<u64>,
+    http: Option<HttpConfig>,
+    storage: Option<StorageConfig>,
+    log: Option<LogConfig>,
+    skills: Option<SkillsConfig>,
+    federation: Option<FederationSettings>,
+    metrics: Option<MetricsSettings>,
+    profiles: Option<ProfilesSettings>,
+}
+
 impl Config {
+    /// Parses a config file strictly: its version line, every section present, no unknown
+    /// key. Errors name `path` and what is wrong (with the line, for a syntax error).
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let bad = |message: String| ConfigError::Parse {
             path: path.display().to_string(),
-            message: e.to_string(),
+            message,
+        };
+        let file: ConfigFile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        match file.config_version {
+            None => {
+                return Err(bad(format!(
+                    "it has no `config_version` line. Add `config_version = {CONFIG_VERSION}` as \
+                     its first line (after checking the file is complete: compare it with \
+                     config/node.example.toml, which has every section)"
+                )))
+            }
+            Some(CONFIG_VERSION) => {}
+            Some(other) => {
+                return Err(bad(format!(
+                    "config_version = {other}, but this build reads config_version = \
+                     {CONFIG_VERSION}"
+                )))
+            }
+        }
+        let present = [
+            file.http.is_some(),
+            file.storage.is_some(),
+            file.log.is_some(),
+            file.skills.is_some(),
+            file.federation.is_some(),
+            file.metrics.is_some(),
+            file.profiles.is_some(),
+        ];
+        let missing: Vec<String> = SECTIONS
+            .iter()
+            .zip(present)
+            .filter(|(_, p)| !p)
+            .map(|(s, _)| format!("[{s}]"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(bad(format!(
+                "the section{} {} {} missing: was the file cut short? Every section must be \
+                 there (an empty one takes the defaults); see config/node.example.toml",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                if missing.len() == 1 { "is" } else { "are" },
+            )));
+        }
+        Ok(Config {
+            http: file.http.unwrap_or_default(),
+            storage: file.storage.unwrap_or_default(),
+            log: file.log.unwrap_or_default(),
+            skills: file.skills.unwrap_or_default(),
+            federation: file.federation.unwrap_or_default(),
+            metrics: file.metrics.unwrap_or_default(),
+            profiles: file.profiles.unwrap_or_default(),
         })
+    }
+
+    /// `snippet` (some sections) made into a whole config file: the version line first, and
+    /// an empty section for each one it lacks. For tests and tools that set a few keys.
+    pub fn complete(snippet: &str) -> String {
+        let mut text = format!("config_version = {CONFIG_VERSION}\n{snippet}\n");
+        for section in SECTIONS {
+            if !snippet.contains(&format!("[{section}]")) {
+                text.push_str(&format!("[{section}]\n"));
+            }
+        }
+        text
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -555,6 +651,47 @@ pub const EXAMPLE: &str = include_str!("../../config/node.example.toml");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Parses a few sections as a whole file (version line and empty other sections added).
+    fn parse_snippet(snippet: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::parse(&Config::complete(snippet), path)
+    }
+
+    #[test]
+    fn a_config_without_its_version_line_or_cut_short_is_refused_naming_what_is_missing() {
+        let path = Path::new("/etc/techhire/config.toml");
+        let unversioned = EXAMPLE.replacen("config_version = 1\n", "", 1);
+        assert_ne!(unversioned, EXAMPLE, "the example has a version line");
+        let err = Config::parse(&unversioned, path)
+            .expect_err("no version")
+            .to_string();
+        assert!(
+            err.contains("/etc/techhire/config.toml")
+                && err.contains("config_version = 1")
+                && err.contains("first line"),
+            "{err}"
+        );
+        // Cut in half at a line end: the later sections are missing, named.
+        let half = &EXAMPLE[..EXAMPLE.len() / 2];
+        let half = &half[..half.rfind('\n').expect("a line end")];
+        let err = Config::parse(half, path).expect_err("cut").to_string();
+        assert!(
+            err.contains("/etc/techhire/config.toml")
+                && err.contains("[federation]")
+                && err.contains("[profiles]")
+                && err.contains("cut short"),
+            "{err}"
+        );
+        // Cut in the middle of a line: a syntax error naming the line.
+        let mid = EXAMPLE.find("listen = \"127").expect("a listen line") + 12;
+        let err = Config::parse(&EXAMPLE[..mid], path)
+            .expect_err("cut")
+            .to_string();
+        assert!(err.contains("line"), "{err}");
+        let newer = EXAMPLE.replacen("config_version = 1", "config_version = 2", 1);
+        let err = Config::parse(&newer, path).expect_err("newer").to_string();
+        assert!(err.contains("config_version = 2"), "{err}");
+    }
 
     #[test]
     fn every_shipped_config_parses() {
@@ -578,7 +715,7 @@ mod tests {
 
     #[test]
     fn a_relative_extension_file_is_found_in_the_data_folder() {
-        let config = Config::parse(
+        let config = parse_snippet(
             "[skills]\nextension_file = \"skills.local.toml\"\n",
             Path::new("x.toml"),
         )
@@ -653,7 +790,7 @@ mod tests {
     #[test]
     fn federation_settings_parse_and_bad_values_name_their_key() {
         let steward = techhire_protocol::NodeKeypair::from_seed([7; 32]).public();
-        let config = Config::parse(
+        let config = parse_snippet(
             &format!(
                 "[federation]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n\
                  bootstrap = [\"/dns4/peer.example/tcp/7070\"]\n\
@@ -684,7 +821,7 @@ mod tests {
             ("stewards = [\"abc\"]", "federation.stewards[0]"),
             ("sync_interval_secs = 0", "federation.sync_interval_secs"),
         ] {
-            let err = Config::parse(&format!("[federation]\n{text}\n"), Path::new("x.toml"))
+            let err = parse_snippet(&format!("[federation]\n{text}\n"), Path::new("x.toml"))
                 .expect_err(text)
                 .to_string();
             assert!(err.contains(key), "{text}: {err}");
@@ -693,7 +830,7 @@ mod tests {
 
     #[test]
     fn profile_settings_parse_and_bad_values_name_their_key() {
-        let config = Config::parse(
+        let config = parse_snippet(
             "[profiles]\nexpiry_days = 90\nsweep_interval_minutes = 15\n",
             Path::new("x.toml"),
         )
@@ -714,7 +851,7 @@ mod tests {
             ),
             ("expiry = 3", "expiry"),
         ] {
-            let err = Config::parse(&format!("[profiles]\n{text}\n"), Path::new("x.toml"))
+            let err = parse_snippet(&format!("[profiles]\n{text}\n"), Path::new("x.toml"))
                 .expect_err(text)
                 .to_string();
             assert!(err.contains(key), "{text}: {err}");
@@ -723,7 +860,7 @@ mod tests {
 
     #[test]
     fn http_limits_parse_and_bad_values_name_their_key() {
-        let config = Config::parse(
+        let config = parse_snippet(
             "[http]\nheader_read_timeout_secs = 3\nbody_read_timeout_secs = 7\n\
              keep_alive_timeout_secs = 20\nmax_connections = 100\nshutdown_grace_secs = 0\n",
             Path::new("x.toml"),
@@ -752,7 +889,7 @@ mod tests {
             ),
             ("shutdown_grace_secs = 3601", "http.shutdown_grace_secs"),
         ] {
-            let err = Config::parse(&format!("[http]\n{text}\n"), Path::new("x.toml"))
+            let err = parse_snippet(&format!("[http]\n{text}\n"), Path::new("x.toml"))
                 .expect_err(text)
                 .to_string();
             assert!(err.contains(key), "{text}: {err}");
@@ -761,7 +898,7 @@ mod tests {
 
     #[test]
     fn typos_are_errors() {
-        let err = Config::parse(
+        let err = parse_snippet(
             "[http]\nlisten_addr = \"127.0.0.1:1\"\n",
             Path::new("x.toml"),
         )

@@ -107,6 +107,9 @@ async fn create_node_files(
         .commit(|tx| {
             tx.put_meta("schema_version", &crate::store::SCHEMA_VERSION)?;
             tx.put_meta("community", community)?;
+            // Remembered from the start (not only at the first `run`), so that a backup or
+            // export made before the node ever ran still names the key it belongs to.
+            tx.put_meta(NODE_KEY_META, &keypair.public().to_string())?;
             let admin = Account {
                 username: "admin".into(),
                 role: Role::Operator,

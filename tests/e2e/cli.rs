@@ -250,7 +250,7 @@ async fn the_listen_flag_beats_the_environment_which_beats_the_config_file() {
     let free = "127.0.0.1:0";
     std::fs::write(
         dir.join("config.toml"),
-        format!("[http]\nlisten = \"{busy}\"\n"),
+        Config::complete(&format!("[http]\nlisten = \"{busy}\"\n")),
     )
     .unwrap();
 
@@ -360,4 +360,54 @@ fn offline_commands_refuse_while_the_node_runs() {
     node.terminate().assert_success();
     // Once it has stopped, the same command works: the refusal was about the running node.
     create_token(&dir, "reviewer");
+}
+
+#[test]
+fn a_config_toml_cut_in_half_or_without_its_version_line_refuses_to_start() {
+    let tmp = temp_dir();
+    let dir = tmp.path().join("node");
+    init(&dir);
+    let file = dir.join("config.toml");
+    let whole = std::fs::read_to_string(&file).unwrap();
+
+    // Cut in half at a line end: the sections after the cut are named.
+    let half = &whole[..whole.len() / 2];
+    let half = &half[..=half.rfind('\n').unwrap()];
+    std::fs::write(&file, half).unwrap();
+    let refused = Node::spawn(Node::command(&dir))
+        .err()
+        .expect("a node with half a config.toml started");
+    let stderr = refused.assert_failure();
+    assert!(
+        stderr.contains(path_str(&file))
+            && stderr.contains("[profiles]")
+            && stderr.contains("cut short"),
+        "{}",
+        refused.describe()
+    );
+
+    // Cut in the middle of a line: the line is named.
+    let mid = whole.find("listen = \"127").unwrap() + 12;
+    std::fs::write(&file, &whole[..mid]).unwrap();
+    let refused = Node::spawn(Node::command(&dir)).err().expect("started");
+    let stderr = refused.assert_failure();
+    assert!(
+        stderr.contains(path_str(&file)) && stderr.contains("line"),
+        "{}",
+        refused.describe()
+    );
+
+    // No version line: refused, saying what to add.
+    std::fs::write(&file, whole.replacen("config_version = 1\n", "", 1)).unwrap();
+    let refused = Node::spawn(Node::command(&dir)).err().expect("started");
+    let stderr = refused.assert_failure();
+    assert!(
+        stderr.contains("config_version = 1") && stderr.contains("first line"),
+        "{}",
+        refused.describe()
+    );
+
+    // Whole again: it starts.
+    std::fs::write(&file, &whole).unwrap();
+    Node::start(&dir).terminate().assert_success();
 }

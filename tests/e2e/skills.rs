@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::support::*;
+use techhire_node::config::Config;
 
 /// A good extension: one new skill, and one more name for a built-in one.
 const GOOD: &str = r#"# The Test Valley community's own skills.
@@ -35,7 +36,9 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 fn configure(dir: &Path, extension_file: &str) {
     std::fs::write(
         dir.join("config.toml"),
-        format!("[skills]\nextension_file = \"{extension_file}\"\n"),
+        Config::complete(&format!(
+            "[skills]\nextension_file = \"{extension_file}\"\n"
+        )),
     )
     .unwrap();
 }

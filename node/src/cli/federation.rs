@@ -565,7 +565,8 @@ pub(super) fn with_federation(
 ) -> anyhow::Result<String> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        // No file: start from the documented example (the defaults, every section).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => crate::config::EXAMPLE.to_string(),
         Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
     };
     // A config that does not parse now would hide what join changed: refuse it as is.
@@ -708,8 +709,9 @@ mod tests {
         let steward = NodeKeypair::from_seed([9; 32]).public();
         let peer: Multiaddr = "/ip4/192.0.2.1/tcp/7070".parse().expect("a multiaddr");
 
-        // No [federation] section yet: one is added.
-        std::fs::write(&path, "# mine\n[http]\nlisten = \"127.0.0.1:9000\"\n").expect("write");
+        // An empty [federation] section: the keys are added to it.
+        let mine = Config::complete("[http]\nlisten = \"127.0.0.1:9000\"\n");
+        std::fs::write(&path, format!("# mine\n{mine}")).expect("write");
         let text =
             with_federation(&path, &[steward], std::slice::from_ref(&peer)).expect("updated");
         let config = Config::parse(&text, &path).expect("parses");
@@ -721,8 +723,10 @@ mod tests {
         // An existing section keeps its other keys; stewards and bootstrap are replaced.
         std::fs::write(
             &path,
-            "[federation]\nlisten = [\"/ip4/127.0.0.1/tcp/1\"]\n# who\nstewards = []\n\
-             sync_interval_secs = 2\n",
+            Config::complete(
+                "[federation]\nlisten = [\"/ip4/127.0.0.1/tcp/1\"]\n# who\nstewards = []\n\
+                 sync_interval_secs = 2\n",
+            ),
         )
         .expect("write");
         let text = with_federation(&path, &[steward], &[]).expect("updated");
@@ -735,7 +739,8 @@ mod tests {
         assert_eq!(config.federation.sync_interval_secs, 2);
         assert_eq!(config.federation.stewards, [steward]);
 
-        // A missing file becomes one with just the section; a broken one is refused.
+        // A missing file becomes the documented example with the stewards set; a broken
+        // one, or one without its version line, is refused.
         std::fs::remove_file(&path).expect("remove");
         let text = with_federation(&path, &[steward], &[]).expect("from nothing");
         assert_eq!(
@@ -745,7 +750,10 @@ mod tests {
                 .stewards,
             [steward]
         );
-        std::fs::write(&path, "[federation]\nlisten = 5\n").expect("write");
+        assert!(text.contains("config_version = 1"), "{text}");
+        std::fs::write(&path, Config::complete("[federation]\nlisten = 5\n")).expect("write");
+        assert!(with_federation(&path, &[steward], &[]).is_err());
+        std::fs::write(&path, "[federation]\n").expect("write");
         assert!(with_federation(&path, &[steward], &[]).is_err());
     }
 }

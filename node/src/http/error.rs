@@ -128,6 +128,7 @@ impl From<StoreError> for ApiError {
                      reads too, until the operator frees space and restarts the node",
                 )
             }
+            StoreError::BackupRunning => ApiError::conflict(None, e.to_string()),
             e => ApiError::internal("store error", e),
         }
     }

@@ -5,6 +5,7 @@
 //! exist without a role rule, and the tests walk the same table to prove each rule.
 
 mod admin;
+pub mod backup;
 mod candidates;
 mod crud;
 pub mod error;
@@ -227,6 +228,16 @@ pub fn routes() -> Vec<Route> {
             "The caller's role",
             get(admin::whoami),
         ),
+        Route::new(
+            Method::POST,
+            "/api/v1/backup",
+            OPERATOR,
+            "node",
+            "A consistent backup of the whole store as versioned JSON lines (`techhire backup`), streamed; writers are held back only while the point is pinned. Restore with `techhire restore`",
+            post(backup::backup),
+        )
+        .success(StatusCode::OK)
+        .conflict("another backup is running"),
         Route::new(
             Method::GET,
             "/api/v1/skills",

@@ -12,6 +12,7 @@
 //! (fields added later take `#[serde(default)]`); the checksum means a damaged value is
 //! reported as [`StoreError::Corrupt`] instead of being served.
 
+mod backup;
 mod flusher;
 mod tx;
 
@@ -21,6 +22,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 
+pub use backup::{
+    import, BackupHeader, BackupStats, ImportReport, Snapshot, FORMAT_NAME, FORMAT_VERSION,
+};
 pub use tx::WriteTx;
 
 /// Meta key of the commit number carried by every batch.
@@ -59,6 +63,13 @@ pub enum StoreError {
         problem: &'static str,
         seen: u64,
     },
+    /// A backup is being written already (one at a time).
+    #[error("a backup is already running; try again when it has finished")]
+    BackupRunning,
+    #[error("{0}")]
+    Backup(String),
+    #[error("the backup is not valid at line {line}: {reason}")]
+    BackupFormat { line: u64, reason: String },
 }
 
 /// What the store's flusher has done ([`Store::flush_stats`]).
@@ -407,6 +418,9 @@ struct Inner {
     /// The database's folder.
     path: std::path::PathBuf,
     flusher: flusher::Flusher,
+    /// The pinned values a running backup needs ([`Store::begin_snapshot`]); `None` when no
+    /// backup runs.
+    snapshot: Mutex<Option<backup::Saved>>,
 }
 
 impl Store {
@@ -453,6 +467,7 @@ impl Store {
                 durable,
                 path: path.to_path_buf(),
                 flusher,
+                snapshot: Mutex::new(None),
             }),
         })
     }
@@ -613,6 +628,9 @@ impl Store {
         let seq = self.inner.applied.load(Ordering::Acquire).saturating_add(1);
         tx.put_meta(COMMIT_SEQ, &seq)?;
         tx.put_meta(MARKER_SEEN, &self.inner.durable.load(Ordering::Acquire))?;
+        // A running backup needs the values these keys had at its pin: saved before the
+        // batch is applied, so that the backup never reads a changed value as a pinned one.
+        self.save_for_snapshot(tx.keys())?;
         if let Err(e) = tx.apply() {
             if e.is_disk_full() {
                 // As after a failed flush: sled's log may be cut short here, so nothing is

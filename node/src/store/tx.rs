@@ -29,6 +29,11 @@ impl<'a> WriteTx<'a> {
         self.pending.is_empty()
     }
 
+    /// The keys this change writes or deletes.
+    pub(super) fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.pending.keys()
+    }
+
     pub(super) fn apply(self) -> Result<(), StoreError> {
         if self.pending.is_empty() {
             return Ok(());
