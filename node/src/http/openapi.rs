@@ -379,6 +379,8 @@ mod tests {
                 (&Method::DELETE, "/api/v1/candidates/{id}/consent") => None,
                 // An action, not a record created: 200 with what was published.
                 (&Method::POST, "/api/v1/federation/metrics/publish") => Some("200"),
+                // A snapshot streamed back, not a record created.
+                (&Method::POST, "/api/v1/backup") => Some("200"),
                 (&Method::POST, p) if !p.contains('{') => Some("201"),
                 (&Method::DELETE, _) => Some("204"),
                 _ => Some("200"),

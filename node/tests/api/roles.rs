@@ -315,8 +315,9 @@ fn designed_access(method: &Method, path: &str) -> Option<Vec<Role>> {
             vec![Operator, National]
         }
         "federation" => vec![Operator],
+        // A backup holds every record, personal data included.
         "community" | "tokens" | "accounts" | "candidates" | "employers" | "providers"
-        | "programs" | "placements" | "outreach" => vec![Operator],
+        | "programs" | "placements" | "outreach" | "backup" => vec![Operator],
         other => panic!("{method} {path}: no access rule for {other:?}; decide one in roles.rs"),
     })
 }
