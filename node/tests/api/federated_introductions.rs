@@ -22,12 +22,12 @@ use crate::support::*;
 
 const INTRODUCTIONS: &str = "/api/v1/introductions";
 
-/// Polls `f` until it gives `Some`; panics after 20 s.
+/// Polls `f` until it gives `Some`; panics after 60 s (the suite runs many nodes at once).
 async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
     what: &str,
     mut f: impl FnMut() -> F,
 ) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(v) = f().await {
             return v;
