@@ -43,6 +43,9 @@ pub const FORMAT_NAME: &str = "techhire-backup";
 pub const FORMAT_VERSION: u64 = 1;
 /// Entries applied per sled batch on import.
 const IMPORT_BATCH: usize = 10_000;
+/// Entries between flushes on import: sled keeps what it has not flushed in memory (an
+/// import of 7 million entries without flushes peaked at 13.6 GB).
+const IMPORT_FLUSH_EVERY: u64 = 200_000;
 
 /// The values keys had at the pin, for keys written since: `None` for a key that did not
 /// exist then.
@@ -392,6 +395,9 @@ pub fn import(path: &Path, input: &mut impl BufRead) -> Result<ImportReport, Sto
         if in_batch == IMPORT_BATCH {
             db.apply_batch(std::mem::take(&mut batch))?;
             in_batch = 0;
+            if entries % IMPORT_FLUSH_EVERY == 0 {
+                db.flush()?;
+            }
         }
     }
     let Some(end) = trailer else {
