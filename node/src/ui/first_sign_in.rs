@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use super::api::Refusal;
 use super::form::{FormData, FormState};
 use super::session::{
-    check_public_form, public_form_token, redirect, set_cookie, transport, Session, Transport,
-    SESSION_COOKIE,
+    check_public_form, public_form_token, public_page, redirect, set_cookie, transport, Session,
+    Transport, SESSION_COOKIE,
 };
 use super::{client, render, Chrome, UiError, UiState};
 use crate::auth::Role;
@@ -49,12 +49,7 @@ fn link_page(
         form,
         insecure: transport(headers) == Transport::PlainHttp,
     };
-    let mut res = render(&page);
-    *res.status_mut() = status;
-    if let Some(set) = set {
-        res.headers_mut().append(header::SET_COOKIE, set);
-    }
-    res
+    public_page(render(&page), status, set)
 }
 
 /// `GET /sign-in/first?token=…`: says what the link does, with the button that uses it.

@@ -273,7 +273,16 @@ fn sign_in_page(
         notice,
         insecure: transport(headers) == Transport::PlainHttp,
     };
-    let mut res = render(&page);
+    public_page(render(&page), status, set)
+}
+
+/// A public page's response with its status and, if one was made, its form cookie
+/// ([`public_form_token`]).
+pub(crate) fn public_page(
+    mut res: Response,
+    status: StatusCode,
+    set: Option<HeaderValue>,
+) -> Response {
     *res.status_mut() = status;
     if let Some(set) = set {
         res.headers_mut().append(header::SET_COOKIE, set);
